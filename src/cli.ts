@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * Command dispatch for the `cloudhsm-audit-forwarder` binary (design §3.1).
+ * Each command lives in src/commands/ and receives its own arguments; errors reaching this
+ * level are printed as one line and mapped to the documented exit codes.
+ */
+import { exitCodeFor, UsageError } from './util/errors.js';
+
+type CommandRunner = (args: string[]) => Promise<number>;
+
+const USAGE = `Usage: cloudhsm-audit-forwarder <command> [options]
+
+Commands:
+  run                                   forward CloudHSM audit logs (the container's entry point)
+  parse [--log-group G] [--log-stream S] [FILE...]
+                                        print one OCSF event per line for raw records
+  config validate | config print        check / print the effective configuration
+  help                                  show this text
+`;
+
+/** Commands load lazily so that `parse` never loads the Kafka or OpenSearch clients. */
+const commands: Record<string, () => Promise<CommandRunner>> = {};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (load === undefined) {
+    throw new UsageError(
+      `unknown command "${name}"; expected one of: ${Object.keys(commands).join(', ') || 'help'}`,
+    );
+  }
+  const run = await load();
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`cloudhsm-audit-forwarder: ${message}\n`);
+    process.exitCode = exitCodeFor(error);
+  },
+);

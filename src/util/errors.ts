@@ -1,0 +1,45 @@
+/**
+ * Typed errors with stable codes. Callers branch on `code`, never on message text.
+ * `retryable` tells the pipeline whether backing off and trying again can help.
+ */
+export type ErrorCode =
+  | 'FWD_ERR_USAGE'
+  | 'FWD_ERR_CONFIG'
+  | 'FWD_ERR_CHECKPOINT_IO'
+  | 'FWD_ERR_CHECKPOINT_CORRUPT'
+  | 'FWD_ERR_TOKEN_REJECTED'
+  | 'FWD_ERR_SOURCE'
+  | 'FWD_ERR_SINK'
+  | 'FWD_ERR_SINK_REJECTED'
+  | 'FWD_ERR_INPUT';
+
+export class ForwarderError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ForwarderError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A command-line or configuration mistake: the process exits with status 2. */
+export class UsageError extends ForwarderError {
+  constructor(message: string, code: 'FWD_ERR_USAGE' | 'FWD_ERR_CONFIG' = 'FWD_ERR_USAGE') {
+    super(code, message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Exit status for an error reaching the top of a command (design §3.1). */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return 2;
+  if (error instanceof ForwarderError && error.code === 'FWD_ERR_CHECKPOINT_CORRUPT') return 2;
+  return 1;
+}
