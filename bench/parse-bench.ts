@@ -1,0 +1,119 @@
+// parse + normalize + JSON.stringify throughput (design §6: ≥150,000 records/s, target 250,000).
+// Prints a final line exactly `parse: N records/s`.
+import { toOcsfEvent } from '../src/transform/normalize.js';
+import type { SourceRecord } from '../src/transform/source-record.js';
+import { OPCODE_MAPPINGS } from '../src/transform/mapping-table.js';
+
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const WARMUP_MS = 1000;
+const SEPARATORS = [' : ', ': ', '\t: '];
+const USER_TYPES = ['CN_CRYPTO_USER (1)', 'CN_CRYPTO_OFFICER (2)', 'CN_APPLIANCE_USER (5)'];
+
+function textRecord(opcode: string, i: number): string {
+  const sep = SEPARATORS[i % SEPARATORS.length] as string;
+  const failed = i % 10 === 3;
+  const usecs = 1516815865013218 + i * 1117;
+  const lines: string[] = [`Time: 01/24/18 17:44:25.013218, usecs:${usecs}`];
+  const newer = i % 7 === 0;
+  if (newer) lines.push(`Version No${sep}0x1`);
+  lines.push(`Sequence No${sep}0x${i.toString(16)}`, `Reboot counter${sep}0x107`);
+  lines.push(
+    `Command Type(hex)${sep}CN_MGMT_CMD (0x0)`,
+    `Opcode${sep}${opcode} (0x${(i % 255).toString(16)})`,
+  );
+  if (newer) lines.push(`User id${sep}${i % 9}`);
+  lines.push(`Session Handle${sep}0x${(0x7014000 + (i % 64)).toString(16)}`);
+  lines.push(
+    `Response${sep}${failed ? '163:HSM Error: RET_USER_LOGIN_FAILURE' : '0:HSM Return: SUCCESS'}`,
+  );
+  if (
+    opcode.includes('USER') ||
+    opcode.includes('LOG') ||
+    opcode.includes('PSWD') ||
+    opcode.includes('CO')
+  ) {
+    lines.push(`Log type${sep}MGMT_USER_DETAILS_LOG (2)`);
+    lines.push(`User Name${sep}user${i % 50}`, `User Type${sep}${USER_TYPES[i % 3] as string}`);
+    if (newer)
+      lines.push(
+        `Target User Name${sep}target${i % 5}`,
+        `Target User Type${sep}CN_CRYPTO_USER (1)`,
+      );
+  } else {
+    lines.push(`Log type${sep}MGMT_KEY_DETAILS_LOG (1)`);
+    lines.push(
+      `Priv/Secret Key Handle${sep}${262152 + i}`,
+      `Public Key Handle${sep}${i % 2 === 0 ? 0 : 131078 + i}`,
+    );
+    if (newer) lines.push(`Key Handle${sep}${262152 + i}`, `Mechanism${sep}4225`);
+  }
+  return lines.join('\n');
+}
+
+function buildMix(): SourceRecord[] {
+  const records: SourceRecord[] = [];
+  const opcodes = [...Object.keys(OPCODE_MAPPINGS), 'CN_SOMETHING_NEW', 'END_MARKER_OPCODE'];
+  let i = 0;
+  for (let round = 0; round < 20; round++) {
+    for (const opcode of opcodes) {
+      records.push(rec(`hsm-bench${round % 4}abcdef`, textRecord(opcode, i++)));
+    }
+    records.push(
+      rec(
+        'cluster-benchabcdefg',
+        `{\n    "object_handle": ${463180677312929947n + BigInt(round)},\n    "op_code": "CreateObject",\n    "response": "OK",\n    "attributes": null,\n    "timestamp": ${1725482483671 + round}\n}`,
+      ),
+      rec(
+        'cluster-benchabcdefg',
+        `{"object_handle":null,"op_code":"SetAttributeValues","response":"InvalidAttributeValue","attributes":["Label"],"timestamp":${1725482483671 + round}}`,
+      ),
+    );
+    if (round % 5 === 0) {
+      records.push(
+        rec('hsm-bench0abcdef', `garbage line ${round}\nanother`),
+        rec('hsm-bench0abcdef', '{"broken":'),
+      );
+    }
+  }
+  return records;
+}
+
+function rec(logStream: string, message: string): SourceRecord {
+  return {
+    logGroup: '/aws/cloudhsm/cluster-benchabcdefg',
+    logStream,
+    timestamp: 1737000000000,
+    ingestionTime: 1737000000500,
+    message,
+    eventId: '37000000000000000000000000000000000000000000000000000000',
+  };
+}
+
+function loop(
+  records: SourceRecord[],
+  ms: number,
+): { count: number; elapsed: number; bytes: number } {
+  const context = { region: 'us-east-1', accountId: '111122223333' };
+  const start = performance.now();
+  let count = 0;
+  let bytes = 0;
+  for (;;) {
+    for (const record of records) bytes += JSON.stringify(toOcsfEvent(record, context)).length;
+    count += records.length;
+    const elapsed = performance.now() - start;
+    if (elapsed >= ms) return { count, elapsed, bytes };
+  }
+}
+
+/** Runs the benchmark and prints `parse: N records/s`. */
+export async function runParseBench(): Promise<void> {
+  const records = buildMix();
+  console.log(`mix: ${records.length} records (text, cert-storage JSON, unparseable)`);
+  loop(records, WARMUP_MS);
+  const { count, elapsed, bytes } = loop(records, DURATION_MS);
+  console.log(
+    `processed ${count} records, ${(bytes / 1e6).toFixed(1)} MB of JSON in ${(elapsed / 1000).toFixed(2)} s`,
+  );
+  await Promise.resolve();
+  console.log(`parse: ${Math.round((count * 1000) / elapsed)} records/s`);
+}

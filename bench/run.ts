@@ -1,0 +1,22 @@
+// Benchmark dispatcher: `npm run bench -- <name>`. Add a benchmark by adding a row to BENCHES.
+const BENCHES: Record<string, { describe: string; load: () => Promise<() => Promise<void>> }> = {
+  parse: {
+    describe: 'parse + normalize + JSON.stringify throughput on one core',
+    load: () => import('./parse-bench.js').then((m) => m.runParseBench),
+  },
+};
+
+function usage(): string {
+  const rows = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)} ${b.describe}`);
+  return `Usage: npm run bench -- <name>\n\nBenchmarks:\n${rows.join('\n')}\n`;
+}
+
+const name = process.argv[2];
+const bench = name === undefined ? undefined : BENCHES[name];
+if (bench === undefined) {
+  process.stderr.write(name === undefined ? usage() : `unknown benchmark "${name}"\n${usage()}`);
+  process.exitCode = 2;
+} else {
+  const run = await bench.load();
+  await run();
+}

@@ -1,0 +1,133 @@
+// Property tests: whatever the message, toOcsfEvent returns a valid OCSF event carrying it verbatim.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import fc from 'fast-check';
+
+import { toOcsfEvent } from '../../../src/transform/normalize.js';
+import { parseRecord } from '../../../src/transform/parse.js';
+import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
+import { CLUSTER_STREAM, CONTEXT, hsmRecord, readSample, sampleNames } from './fixtures.js';
+
+const RUNS = { seed: 20260124, numRuns: 400 };
+
+function check(message: string, logStream?: string): void {
+  const record = hsmRecord(message, logStream === undefined ? {} : { logStream });
+  const event = toOcsfEvent(record, CONTEXT);
+  assertValidOcsf(event);
+  assert.equal(event.raw_data, message);
+  // The serialized form must round-trip too (no BigInt, no undefined surprises).
+  assert.deepEqual(JSON.parse(JSON.stringify(event)), event);
+}
+
+const samples = sampleNames().map(readSample);
+const textSamples = samples.filter((s) => !s.startsWith('{'));
+
+const lineGarbage = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.constantFrom(
+    'Sequence No : 0xFFFFFFFFFFFFFFFFFFFFFFFF',
+    'Reboot counter : -1',
+    'Opcode : (0x)',
+    'Opcode : constructor',
+    'User Type : __proto__ (1)',
+    'Response : 99999999999999999999:HSM Error:',
+    'Time: 01/01/70 00:00:00.000000, usecs:0',
+    'Time: x, usecs:99999999999999999999999',
+    'local time : usec:',
+    ':',
+    '\u0000\u2028\uffff',
+    '{',
+  ),
+);
+
+/** A sample with one of several mutations applied. */
+const mutated = fc
+  .tuple(
+    fc.constantFrom(...textSamples),
+    fc.integer({ min: 0, max: 6 }),
+    fc.array(lineGarbage, { maxLength: 4 }),
+    fc.nat(),
+    fc.string({ unit: 'grapheme', maxLength: 300 }),
+  )
+  .map(([sample, mode, garbage, n, huge]) => {
+    const lines = sample.split('\n');
+    switch (mode) {
+      case 0: // truncated anywhere
+        return sample.slice(0, n % (sample.length + 1));
+      case 1: {
+        // shuffled lines
+        const out = [...lines];
+        for (let i = out.length - 1; i > 0; i--) {
+          const j = (n + i * 7) % (i + 1);
+          [out[i], out[j]] = [out[j] as string, out[i] as string];
+        }
+        return out.join('\n');
+      }
+      case 2: {
+        // garbage lines injected
+        const out = [...lines];
+        garbage.forEach((g, i) => out.splice((n + i) % (out.length + 1), 0, g));
+        return out.join('\n');
+      }
+      case 3: // huge / unicode value appended to a random line
+        return lines
+          .map((l, i) => (i === n % lines.length ? `${l}${huge.repeat(1 + (n % 20))}` : l))
+          .join('\n');
+      case 4: // CRLF and stray whitespace
+        return `\r\n ${lines.join(' \r\n\t')}\r\n\r\n`;
+      case 5: // a line dropped
+        return lines.filter((_, i) => i !== n % lines.length).join('\n');
+      default: // empty-ish
+        return n % 2 === 0 ? '' : ' \n\r\n\t';
+    }
+  });
+
+describe('toOcsfEvent properties', () => {
+  it('never throws on random strings and always yields a valid event', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 400 }), (message) => {
+        check(message);
+        check(message, CLUSTER_STREAM);
+      }),
+      RUNS,
+    );
+  });
+
+  it('never throws on mutated real records', () => {
+    fc.assert(
+      fc.property(mutated, (message) => {
+        assert.doesNotThrow(() => parseRecord(message));
+        check(message);
+      }),
+      RUNS,
+    );
+  });
+
+  it('never throws on mutated certificate-storage JSON', () => {
+    const json = samples.filter((s) => s.startsWith('{'));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...json),
+        fc.nat(),
+        fc.oneof(fc.json(), fc.string({ maxLength: 20 })),
+        (sample, n, inject) => {
+          check(sample.slice(0, n % (sample.length + 1)), CLUSTER_STREAM);
+          const at = n % sample.length;
+          check(`${sample.slice(0, at)}${inject}${sample.slice(at)}`, CLUSTER_STREAM);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('accepts arbitrary JSON objects as certificate-storage records', () => {
+    fc.assert(
+      fc.property(fc.json(), (text) => {
+        check(text, CLUSTER_STREAM);
+      }),
+      RUNS,
+    );
+  });
+});
