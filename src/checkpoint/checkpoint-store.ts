@@ -1,0 +1,111 @@
+import type { StreamRef } from '../pipeline/batch.js';
+import { ForwarderError } from '../util/errors.js';
+
+/** Current on-disk schema version of {@link CheckpointRecord}. */
+export const CHECKPOINT_VERSION = 1;
+
+/** JSON-serialisable value (the opaque integrity state must survive a round trip). */
+export type JsonValue =
+  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * Committed position of one stream (design §3.6). Only ever written for positions whose every
+ * record was acknowledged by all sinks. `null` rather than absent keeps the JSON shape fixed.
+ */
+export interface CheckpointRecord {
+  readonly version: typeof CHECKPOINT_VERSION;
+  readonly logGroup: string;
+  readonly logStream: string;
+  /** Forward token to continue from; expires after ~24 h, hence the fields below. */
+  readonly nextForwardToken: string | null;
+  /** `startTime` to send together with the token (see ResumePosition.tokenStartTime). */
+  readonly tokenStartTime: number | null;
+  /** Re-seek point (`startTime`) when the token is rejected. */
+  readonly lastEventTimestamp: number | null;
+  readonly lastIngestionTime: number | null;
+  /** Hashes of messages delivered at exactly `lastEventTimestamp` (skipped after a re-seek). */
+  readonly hashesAtLastTimestamp: readonly string[];
+  readonly rebootCounter: string | null;
+  readonly lastSequence: string | null;
+  /** Opaque state of the integrity tracker (design §3.7), stored alongside atomically. */
+  readonly integrity: JsonValue;
+  /** ISO-8601 time of the write. */
+  readonly updatedAt: string;
+}
+
+/** Durable per-stream checkpoints. Implementations must make `save` atomic per stream. */
+export interface CheckpointStore {
+  /** Prepares the store (creates directories, removes leftovers of interrupted writes). */
+  open(): Promise<void>;
+  /** Undefined when the stream has no checkpoint; throws FWD_ERR_CHECKPOINT_CORRUPT if unreadable. */
+  load(stream: StreamRef): Promise<CheckpointRecord | undefined>;
+  /** Every checkpoint; throws FWD_ERR_CHECKPOINT_CORRUPT on the first unreadable one. */
+  loadAll(): Promise<CheckpointRecord[]>;
+  /** Atomically replaces the stream's checkpoint: after a crash the old or the new one survives. */
+  save(record: CheckpointRecord): Promise<void>;
+  /** Deletes the checkpoints of the named streams, or all of them; returns how many were removed. */
+  reset(streams?: readonly StreamRef[]): Promise<number>;
+}
+
+/**
+ * Checks the shape of a parsed checkpoint. Throws a plain Error with the reason; the store wraps
+ * it into FWD_ERR_CHECKPOINT_CORRUPT naming the file.
+ */
+export function validateCheckpointRecord(value: unknown): CheckpointRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error('not a JSON object');
+  }
+  const v = value as Record<string, unknown>;
+  if (v['version'] !== CHECKPOINT_VERSION) {
+    throw new Error(`unsupported version ${JSON.stringify(v['version'])}`);
+  }
+  const str = (key: string): string => {
+    const x = v[key];
+    if (typeof x !== 'string' || x.length === 0) throw new Error(`"${key}" must be a string`);
+    return x;
+  };
+  const optStr = (key: string): string | null => {
+    const x = v[key];
+    if (x === null || x === undefined) return null;
+    if (typeof x !== 'string') throw new Error(`"${key}" must be a string or null`);
+    return x;
+  };
+  const optNum = (key: string): number | null => {
+    const x = v[key];
+    if (x === null || x === undefined) return null;
+    if (typeof x !== 'number' || !Number.isFinite(x)) {
+      throw new Error(`"${key}" must be a number or null`);
+    }
+    return x;
+  };
+  const hashes = v['hashesAtLastTimestamp'] ?? [];
+  if (!Array.isArray(hashes) || !hashes.every((h) => typeof h === 'string')) {
+    throw new Error('"hashesAtLastTimestamp" must be an array of strings');
+  }
+  return {
+    version: CHECKPOINT_VERSION,
+    logGroup: str('logGroup'),
+    logStream: str('logStream'),
+    nextForwardToken: optStr('nextForwardToken'),
+    tokenStartTime: optNum('tokenStartTime'),
+    lastEventTimestamp: optNum('lastEventTimestamp'),
+    lastIngestionTime: optNum('lastIngestionTime'),
+    hashesAtLastTimestamp: hashes,
+    rebootCounter: optStr('rebootCounter'),
+    lastSequence: optStr('lastSequence'),
+    integrity: (v['integrity'] ?? null) as JsonValue,
+    updatedAt: str('updatedAt'),
+  };
+}
+
+/** The error for an unreadable checkpoint: names the file and how to get past it. */
+export function corruptCheckpointError(location: string, reason: string, cause?: unknown) {
+  return new ForwarderError(
+    'FWD_ERR_CHECKPOINT_CORRUPT',
+    `checkpoint ${location} is unreadable (${reason}); refusing to start rather than re-reading ` +
+      'or skipping the stream. Repair or delete the file, or run with --reset-checkpoints ' +
+      '(optionally limited to the affected log group/stream) to restart that stream from the ' +
+      'configured start position.',
+    cause === undefined ? {} : { cause },
+  );
+}

@@ -1,0 +1,224 @@
+import { abortError } from '../source/clock.js';
+import { streamKey, type Batch, type StreamRef } from './batch.js';
+
+/** Limits on data read but not yet acknowledged (design §2 "Backpressure"). */
+export interface AckTrackerOptions {
+  /** Un-acked batches (plus pending reads) per stream. @default 4 */
+  readonly maxInFlightBatchesPerStream?: number;
+  /** Un-acked events over all streams, counting reserved page capacity. @default 50000 */
+  readonly maxInFlightEvents?: number;
+}
+
+/**
+ * Capacity granted to one poller for one GetLogEvents call. The poller reserves the page limit
+ * before calling the API, then either registers the batch it read (the reservation shrinks to the
+ * batch's real size) or releases it (empty page, error).
+ */
+export interface Reservation {
+  readonly events: number;
+  register(batch: Batch): void;
+  release(): void;
+}
+
+interface Entry {
+  readonly batch: Batch;
+  acked: boolean;
+}
+
+interface StreamState {
+  readonly entries: Entry[];
+  reserved: number;
+}
+
+interface Waiter {
+  readonly key: string;
+  readonly events: number;
+  readonly resolve: (reservation: Reservation) => void;
+  readonly reject: (error: Error) => void;
+  readonly cleanup: () => void;
+}
+
+/**
+ * Per stream, the in-flight batches in read order. `ack` moves the committed position only over
+ * the contiguous prefix of acknowledged batches (Vector's ordered finalizer, Beats' state heap),
+ * so a checkpoint never passes a batch some sink has not accepted. It also bounds reads in flight
+ * per stream (batches) and globally (events); pollers await a {@link Reservation} before they
+ * call the API, so a slow sink stops reads instead of growing memory.
+ */
+export class AckTracker {
+  readonly maxInFlightBatchesPerStream: number;
+  readonly maxInFlightEvents: number;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly waiters: Waiter[] = [];
+  private events = 0;
+  private batches = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: AckTrackerOptions = {}) {
+    this.maxInFlightBatchesPerStream = Math.max(1, options.maxInFlightBatchesPerStream ?? 4);
+    this.maxInFlightEvents = Math.max(1, options.maxInFlightEvents ?? 50_000);
+  }
+
+  /** Events currently accounted (in-flight batches plus reservations). */
+  get inFlightEvents(): number {
+    return this.events;
+  }
+
+  /** Batches registered and not yet committed. */
+  get inFlightBatches(): number {
+    return this.batches;
+  }
+
+  /** In-flight batches of one stream. */
+  pending(stream: StreamRef): number {
+    return this.streams.get(streamKey(stream))?.entries.length ?? 0;
+  }
+
+  /**
+   * Waits until the stream may have one more batch in flight and `events` more events fit in the
+   * global budget (clamped to the budget, so an oversize request still proceeds once everything
+   * else is acknowledged). Waiters are served in arrival order, except that a waiter blocked only
+   * by its own stream's limit does not hold up other streams.
+   */
+  reserve(stream: StreamRef, events: number, signal?: AbortSignal): Promise<Reservation> {
+    const key = streamKey(stream);
+    const size = Math.min(Math.max(0, events), this.maxInFlightEvents);
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    return new Promise<Reservation>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(abortError(signal));
+        // A departing head-of-line waiter may have been blocking smaller ones.
+        this.wake();
+      };
+      const waiter: Waiter = {
+        key,
+        events: size,
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      // Queue first, then let `wake` decide: it alone applies the ordering rules.
+      this.wake();
+    });
+  }
+
+  /**
+   * Marks a batch acknowledged. Returns the newest batch of the contiguous acknowledged prefix
+   * (its `resume` is the checkpoint to persist) when the prefix grew, otherwise undefined
+   * (an earlier batch is still pending, or the batch is unknown / already acknowledged).
+   */
+  ack(batch: Batch): Batch | undefined {
+    const key = streamKey(batch.stream);
+    const state = this.streams.get(key);
+    const entry = state?.entries.find((e) => e.batch.id === batch.id);
+    if (state === undefined || entry === undefined || entry.acked) return undefined;
+    entry.acked = true;
+    let committed: Batch | undefined;
+    while (state.entries[0]?.acked === true) {
+      const done = state.entries.shift() as Entry;
+      committed = done.batch;
+      this.events -= done.batch.events.length;
+      this.batches -= 1;
+    }
+    if (committed !== undefined) {
+      this.cleanupStream(key, state);
+      this.wake();
+    }
+    return committed;
+  }
+
+  /**
+   * Removes the newest in-flight batch of its stream without committing it, for a batch the
+   * pipeline refused to take (the poller rewinds and reads it again). Returns false when the batch
+   * is not the newest (only the tail can be withdrawn without breaking read order).
+   */
+  withdraw(batch: Batch): boolean {
+    const key = streamKey(batch.stream);
+    const state = this.streams.get(key);
+    const last = state?.entries.at(-1);
+    if (state === undefined || last === undefined || last.batch.id !== batch.id) return false;
+    state.entries.pop();
+    this.events -= batch.events.length;
+    this.batches -= 1;
+    this.cleanupStream(key, state);
+    this.wake();
+    return true;
+  }
+
+  /** Resolves once every registered batch is acknowledged (used for draining on shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.batches === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private streamState(key: string): StreamState {
+    let state = this.streams.get(key);
+    if (state === undefined) {
+      state = { entries: [], reserved: 0 };
+      this.streams.set(key, state);
+    }
+    return state;
+  }
+
+  private cleanupStream(key: string, state: StreamState): void {
+    if (state.entries.length === 0 && state.reserved === 0) this.streams.delete(key);
+    if (this.batches === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private grant(key: string, size: number): Reservation {
+    const state = this.streamState(key);
+    state.reserved += 1;
+    this.events += size;
+    let open = true;
+    const close = (): void => {
+      if (!open) throw new Error('reservation already used');
+      open = false;
+      state.reserved -= 1;
+      this.events -= size;
+    };
+    return {
+      events: size,
+      register: (batch: Batch) => {
+        if (streamKey(batch.stream) !== key) throw new Error('batch of another stream');
+        close();
+        this.streams.set(key, state);
+        state.entries.push({ batch, acked: false });
+        this.events += batch.events.length;
+        this.batches += 1;
+        this.wake();
+      },
+      release: () => {
+        close();
+        this.cleanupStream(key, state);
+        this.wake();
+      },
+    };
+  }
+
+  private wake(): void {
+    for (let i = 0; i < this.waiters.length;) {
+      const waiter = this.waiters[i] as Waiter;
+      const state = this.streams.get(waiter.key);
+      const streamFull =
+        (state?.entries.length ?? 0) + (state?.reserved ?? 0) >= this.maxInFlightBatchesPerStream;
+      if (streamFull) {
+        i += 1;
+        continue;
+      }
+      // Global budget is strictly first-come first-served so that large reservations are not
+      // starved by a stream of small ones.
+      if (this.events + waiter.events > this.maxInFlightEvents) return;
+      this.waiters.splice(i, 1);
+      waiter.cleanup();
+      waiter.resolve(this.grant(waiter.key, waiter.events));
+    }
+  }
+}

@@ -1,0 +1,319 @@
+import type {
+  CheckpointRecord,
+  CheckpointStore,
+  JsonValue,
+} from '../checkpoint/checkpoint-store.js';
+import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
+import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
+import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
+import { ForwarderError } from '../util/errors.js';
+import type { BackoffOptions } from './backoff.js';
+import { monotonicClock, systemClock, type Clock } from './clock.js';
+import type { CloudWatchPort } from './cloudwatch-port.js';
+import { noopLogger, type SourceLogger } from './logger.js';
+import { RateLimiter, type RateLimit } from './rate-limiter.js';
+import { noopSourceMetrics, type ApiOperation, type SourceMetrics } from './source-metrics.js';
+import { StreamDiscovery, type StreamDiscoveryOptions } from './stream-discovery.js';
+import {
+  initialPollerState,
+  StreamPoller,
+  type PollerOptions,
+  type PollerState,
+  type StartPosition,
+} from './stream-poller.js';
+
+export interface CloudWatchSourceOptions {
+  readonly port: CloudWatchPort;
+  readonly checkpointStore: CheckpointStore;
+  readonly clock?: Clock;
+  readonly logger?: SourceLogger;
+  readonly metrics?: SourceMetrics;
+  readonly random?: () => number;
+  /** Where streams without a checkpoint start. @default { kind: 'beginning' } */
+  readonly startPosition?: StartPosition;
+  readonly discovery?: StreamDiscoveryOptions;
+  readonly polling?: PollerOptions;
+  readonly backpressure?: AckTrackerOptions;
+  /** Per-operation limits (defaults in DEFAULT_RATE_LIMITS); ignored when `limiter` is given. */
+  readonly rateLimits?: Partial<Record<ApiOperation, RateLimit>>;
+  /** A limiter shared with other users of the same account and region. */
+  readonly limiter?: RateLimiter;
+  readonly backoff?: BackoffOptions;
+}
+
+/** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
+export type BatchHandler = (batch: Batch) => Promise<void> | void;
+
+/** Extra state committed with a checkpoint. */
+export interface AckExtras {
+  /** Opaque integrity-tracker state as of the end of this batch (design §3.7). */
+  readonly integrity?: JsonValue;
+}
+
+interface PersistState {
+  chain: Promise<void>;
+  latest: CheckpointRecord | undefined;
+  saved: CheckpointRecord | undefined;
+}
+
+/**
+ * The CloudWatch Logs source: discovery, one poller per stream, the ack tracker and the
+ * checkpoint store wired together. Batches go to the handler in read order per stream; the
+ * checkpoint of a stream moves only when `ack` completes a contiguous prefix of its batches.
+ */
+export class CloudWatchSource {
+  private readonly options: CloudWatchSourceOptions;
+  private readonly clock: Clock;
+  private readonly logger: SourceLogger;
+  private readonly metrics: SourceMetrics;
+  private readonly limiter: RateLimiter;
+  private readonly tracker: AckTracker;
+  private readonly store: CheckpointStore;
+  private readonly checkpoints = new Map<string, CheckpointRecord>();
+  private readonly pollers = new Map<string, StreamPoller>();
+  /** Read positions of retired pollers, reused if the stream comes back. */
+  private readonly parked = new Map<string, PollerState>();
+  private readonly persistence = new Map<string, PersistState>();
+  private readonly pendingIntegrity = new Map<string, JsonValue>();
+  private discovery: StreamDiscovery | undefined;
+  private handler: BatchHandler | undefined;
+  private startedAt = 0;
+  private initialRoundDone = false;
+  private stopped = false;
+
+  constructor(options: CloudWatchSourceOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? noopLogger;
+    this.metrics = options.metrics ?? noopSourceMetrics;
+    this.limiter =
+      options.limiter ??
+      new RateLimiter(
+        options.rateLimits,
+        options.clock === undefined ? monotonicClock : options.clock,
+      );
+    this.tracker = new AckTracker(options.backpressure);
+    this.store = options.checkpointStore;
+  }
+
+  /**
+   * Loads every checkpoint (an unreadable one is a start-up error: FWD_ERR_CHECKPOINT_CORRUPT),
+   * runs the first discovery round and starts a poller per stream. Resolves once polling runs.
+   */
+  async start(handler: BatchHandler): Promise<void> {
+    if (this.handler !== undefined) throw new Error('CloudWatchSource already started');
+    this.handler = handler;
+    await this.store.open();
+    for (const record of await this.store.loadAll()) {
+      this.checkpoints.set(streamKey(record), record);
+    }
+    this.logger.info({ checkpoints: this.checkpoints.size }, 'checkpoints loaded');
+    this.startedAt = this.clock.now();
+    this.discovery = new StreamDiscovery({
+      port: this.options.port,
+      limiter: this.limiter,
+      clock: this.clock,
+      logger: this.logger,
+      metrics: this.metrics,
+      ...(this.options.random === undefined ? {} : { random: this.options.random }),
+      options: { ...this.options.discovery, ...this.backoffOption() },
+      onAdded: (stream) => this.addStream(stream),
+      onRemoved: (stream) => void this.retireStream(stream),
+    });
+    await this.discovery.start();
+    this.initialRoundDone = true;
+  }
+
+  /** The newest committed (or loaded) checkpoint of a stream, e.g. to seed the integrity tracker. */
+  checkpointOf(stream: StreamRef): CheckpointRecord | undefined {
+    return this.checkpoints.get(streamKey(stream));
+  }
+
+  /** Streams with a running poller. */
+  activeStreams(): StreamRef[] {
+    return [...this.pollers.values()].map((p) => p.stream);
+  }
+
+  /** Read but not yet acknowledged. */
+  inFlight(): { batches: number; events: number } {
+    return { batches: this.tracker.inFlightBatches, events: this.tracker.inFlightEvents };
+  }
+
+  /**
+   * Acknowledges a batch: every enabled sink has it. When this completes the contiguous prefix of
+   * the stream's batches, the checkpoint is written; the promise resolves once a checkpoint at or
+   * beyond this batch is durable (or at once if an earlier batch is still pending), and rejects if
+   * that write fails (a later ack retries it).
+   */
+  async ack(batch: Batch, extras: AckExtras = {}): Promise<void> {
+    const key = streamKey(batch.stream);
+    if (extras.integrity !== undefined) this.pendingIntegrity.set(batch.id, extras.integrity);
+    const committed = this.tracker.ack(batch);
+    this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
+    if (committed === undefined) return;
+    // Integrity state of the newest batch in the committed prefix that supplied one.
+    let integrity: JsonValue | undefined;
+    let integritySeq = 0;
+    for (const [id, state] of this.pendingIntegrity) {
+      if (!id.startsWith(`${key}#`)) continue;
+      const seq = Number(id.slice(key.length + 1));
+      if (seq > committed.seq) continue;
+      if (seq > integritySeq) {
+        integrity = state;
+        integritySeq = seq;
+      }
+      this.pendingIntegrity.delete(id);
+    }
+    const previous = this.persistState(key).latest ?? this.checkpoints.get(key);
+    const record: CheckpointRecord = {
+      version: CHECKPOINT_VERSION,
+      logGroup: committed.stream.logGroup,
+      logStream: committed.stream.logStream,
+      nextForwardToken: committed.resume.nextForwardToken,
+      tokenStartTime: committed.resume.tokenStartTime,
+      lastEventTimestamp: committed.resume.lastEventTimestamp,
+      lastIngestionTime: committed.resume.lastIngestionTime,
+      hashesAtLastTimestamp: committed.resume.hashesAtLastTimestamp,
+      rebootCounter: committed.resume.rebootCounter,
+      lastSequence: committed.resume.lastSequence,
+      integrity: integrity ?? previous?.integrity ?? null,
+      updatedAt: new Date().toISOString(),
+    };
+    await this.persist(key, committed.stream, record);
+  }
+
+  /** Resolves when every batch read so far is acknowledged. */
+  whenAllAcked(): Promise<void> {
+    return this.tracker.whenIdle();
+  }
+
+  /** Resolves when every checkpoint write started so far has finished. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.persistence.values()].map((p) => p.chain));
+  }
+
+  /**
+   * Stops discovery and every poller (no new batches after this resolves). Batches already handed
+   * out stay ackable: the pipeline drains and acks them, then calls {@link flush}.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.discovery?.stop();
+    await Promise.all([...this.pollers.values()].map((p) => p.stop()));
+    this.pollers.clear();
+    this.reportStates();
+  }
+
+  private backoffOption(): { backoff?: BackoffOptions } {
+    return this.options.backoff === undefined ? {} : { backoff: this.options.backoff };
+  }
+
+  private addStream(stream: StreamRef): void {
+    if (this.stopped) return;
+    const key = streamKey(stream);
+    if (this.pollers.has(key)) return;
+    const state =
+      this.parked.get(key) ?? initialPollerState(this.checkpoints.get(key), this.startTimeFor());
+    this.parked.delete(key);
+    const handler = this.handler;
+    if (handler === undefined) return;
+    const poller = new StreamPoller({
+      stream,
+      port: this.options.port,
+      limiter: this.limiter,
+      tracker: this.tracker,
+      clock: this.clock,
+      logger: this.logger,
+      metrics: this.metrics,
+      ...(this.options.random === undefined ? {} : { random: this.options.random }),
+      options: { ...this.options.polling, ...this.backoffOption() },
+      state,
+      deliver: async (batch) => {
+        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
+        await handler(batch);
+      },
+      onGone: (ref) => {
+        this.parkPoller(ref);
+        this.discovery?.forget(ref);
+      },
+      onIdleChange: () => this.reportStates(),
+    });
+    this.pollers.set(key, poller);
+    poller.start();
+    this.reportStates();
+  }
+
+  /**
+   * Start time for a stream without checkpoint. `end` means "from now" for the streams found by
+   * the first discovery round only: a stream created later (a replaced HSM) is read from its
+   * beginning, or its first records would be lost.
+   */
+  private startTimeFor(): number | undefined {
+    const position = this.options.startPosition ?? { kind: 'beginning' };
+    switch (position.kind) {
+      case 'beginning':
+        return undefined;
+      case 'end':
+        return this.initialRoundDone ? undefined : this.startedAt;
+      case 'time':
+        return position.time;
+    }
+  }
+
+  private parkPoller(stream: StreamRef): StreamPoller | undefined {
+    const key = streamKey(stream);
+    const poller = this.pollers.get(key);
+    if (poller === undefined) return undefined;
+    this.pollers.delete(key);
+    this.parked.set(key, poller.position);
+    this.reportStates();
+    return poller;
+  }
+
+  private async retireStream(stream: StreamRef): Promise<void> {
+    const poller = this.parkPoller(stream);
+    await poller?.stop();
+  }
+
+  private reportStates(): void {
+    let idle = 0;
+    for (const poller of this.pollers.values()) if (poller.idle) idle += 1;
+    this.metrics.streamStates(this.pollers.size - idle, idle);
+  }
+
+  private persistState(key: string): PersistState {
+    let state = this.persistence.get(key);
+    if (state === undefined) {
+      state = { chain: Promise.resolve(), latest: undefined, saved: undefined };
+      this.persistence.set(key, state);
+    }
+    return state;
+  }
+
+  /**
+   * Serialises writes per stream and coalesces them: an ack that lands while a write is running
+   * makes the next write carry the newest record, so checkpoints on disk only move forward.
+   */
+  private persist(key: string, stream: StreamRef, record: CheckpointRecord): Promise<void> {
+    const state = this.persistState(key);
+    state.latest = record;
+    const write = state.chain.then(async () => {
+      const latest = state.latest;
+      if (latest === undefined || latest === state.saved) return;
+      try {
+        await this.store.save(latest);
+      } catch (error) {
+        this.metrics.checkpointFailed(stream);
+        this.logger.error({ ...stream, err: String(error) }, 'checkpoint write failed');
+        throw error instanceof ForwarderError
+          ? error
+          : new ForwarderError('FWD_ERR_CHECKPOINT_IO', String(error), { cause: error });
+      }
+      state.saved = latest;
+      this.checkpoints.set(key, latest);
+      this.metrics.checkpointCommitted(stream);
+    });
+    state.chain = write.catch(() => {});
+    return write;
+  }
+}

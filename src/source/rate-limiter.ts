@@ -1,0 +1,171 @@
+import { abortError, monotonicClock, type Clock } from './clock.js';
+import type { ApiOperation } from './source-metrics.js';
+
+/** Rate of one token bucket. */
+export interface RateLimit {
+  /** Sustained requests per second. */
+  readonly ratePerSecond: number;
+  /** Requests allowed back to back after an idle period. @default 1 */
+  readonly burst?: number;
+}
+
+/**
+ * Defaults, safely under the account-wide quotas of cloudwatch-api.md §5 (GetLogEvents 10 rps,
+ * DescribeLogStreams 25, DescribeLogGroups 10), which are shared with every other caller in the
+ * account and region (console users, other tools).
+ */
+export const DEFAULT_RATE_LIMITS: Readonly<Record<ApiOperation, Required<RateLimit>>> = {
+  GetLogEvents: { ratePerSecond: 8, burst: 1 },
+  DescribeLogStreams: { ratePerSecond: 5, burst: 1 },
+  DescribeLogGroups: { ratePerSecond: 2, burst: 1 },
+};
+
+/**
+ * Sliding window for the per-second cap, with 1 ms of headroom so that whoever measures the calls
+ * (the API, a test) never sees rate+1 calls in a second because of timer and clock granularity.
+ */
+const WINDOW_MS = 1001;
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+  readonly cleanup: () => void;
+}
+
+/**
+ * Token bucket with a FIFO queue of waiters: requests are granted in arrival order, so pollers
+ * that re-queue after each call are served round-robin and a busy stream cannot starve others.
+ * Besides the bucket, grants are capped at `max(1, floor(rate))` in any sliding one-second window,
+ * so that a burst never pushes a second over the configured rate.
+ */
+export class TokenBucket {
+  private readonly rate: number;
+  private readonly burst: number;
+  private readonly windowCap: number;
+  private readonly clock: Clock;
+  private tokens: number;
+  private last: number;
+  private readonly recent: number[] = [];
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
+
+  constructor(limit: RateLimit, clock: Clock = monotonicClock) {
+    if (!(limit.ratePerSecond > 0)) throw new RangeError('ratePerSecond must be > 0');
+    this.rate = limit.ratePerSecond;
+    this.burst = Math.max(1, Math.floor(limit.burst ?? 1));
+    this.windowCap = Math.max(1, Math.floor(this.rate));
+    this.clock = clock;
+    this.tokens = this.burst;
+    this.last = clock.now();
+  }
+
+  /** Number of callers waiting. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when the caller may issue one request; rejects with AbortError on abort. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted === true) return Promise.reject(abortError(signal));
+    if (this.queue.length === 0 && this.tryTake()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        const index = this.queue.indexOf(waiter);
+        if (index >= 0) this.queue.splice(index, 1);
+        reject(abortError(signal));
+      };
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+      void this.pump();
+    });
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
+      this.last = now;
+    }
+  }
+
+  /** Takes a token if both the bucket and the sliding window allow it. */
+  private tryTake(): boolean {
+    return this.delayUntilNext() === 0;
+  }
+
+  /** 0 after taking a token; otherwise ms to wait before trying again. */
+  private delayUntilNext(): number {
+    const now = this.clock.now();
+    this.refill(now);
+    while (this.recent.length > 0 && (this.recent[0] as number) <= now - WINDOW_MS) {
+      this.recent.shift();
+    }
+    const windowWait =
+      this.recent.length >= this.windowCap ? (this.recent[0] as number) + WINDOW_MS - now : 0;
+    const bucketWait = this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.rate;
+    const wait = Math.max(windowWait, bucketWait);
+    if (wait > 0) return wait;
+    this.tokens -= 1;
+    this.recent.push(now);
+    return 0;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0) {
+        const wait = this.delayUntilNext();
+        if (wait > 0) {
+          // Ceil: a timer that fires a fraction early would otherwise spin.
+          await this.clock.sleep(Math.ceil(wait));
+          continue;
+        }
+        const waiter = this.queue.shift();
+        if (waiter === undefined) {
+          // Everyone aborted while we slept: give the token back.
+          this.tokens += 1;
+          this.recent.pop();
+          break;
+        }
+        waiter.cleanup();
+        waiter.resolve();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+}
+
+/**
+ * One token bucket per API operation, shared by every poller and by discovery, because the quotas
+ * are per account and region rather than per stream.
+ */
+export class RateLimiter {
+  private readonly buckets: Record<ApiOperation, TokenBucket>;
+
+  constructor(
+    limits: Partial<Record<ApiOperation, RateLimit>> = {},
+    clock: Clock = monotonicClock,
+  ) {
+    const make = (op: ApiOperation): TokenBucket =>
+      new TokenBucket(limits[op] ?? DEFAULT_RATE_LIMITS[op], clock);
+    this.buckets = {
+      GetLogEvents: make('GetLogEvents'),
+      DescribeLogStreams: make('DescribeLogStreams'),
+      DescribeLogGroups: make('DescribeLogGroups'),
+    };
+  }
+
+  acquire(operation: ApiOperation, signal?: AbortSignal): Promise<void> {
+    return this.buckets[operation].acquire(signal);
+  }
+
+  waiting(operation: ApiOperation): number {
+    return this.buckets[operation].waiting;
+  }
+}

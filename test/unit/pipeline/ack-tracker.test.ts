@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import fc from 'fast-check';
+
+import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
+import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+
+const A: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-a' };
+const B: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-b' };
+
+function batch(stream: StreamRef, seq: number, events = 1): Batch {
+  return {
+    id: `${streamKey(stream)}#${seq}`,
+    stream,
+    seq,
+    events: Array.from({ length: events }, (_, i) => ({
+      timestamp: seq * 100 + i,
+      ingestionTime: seq * 100 + i,
+      message: `m${seq}.${i}`,
+    })),
+    fromToken: `f/${seq - 1}`,
+    toToken: `f/${seq}`,
+    readAt: 0,
+    resume: {
+      nextForwardToken: `f/${seq}`,
+      tokenStartTime: null,
+      lastEventTimestamp: seq * 100,
+      lastIngestionTime: seq * 100,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+    },
+  };
+}
+
+async function read(tracker: AckTracker, b: Batch): Promise<Batch> {
+  const reservation = await tracker.reserve(b.stream, 10);
+  reservation.register(b);
+  return b;
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe('AckTracker', () => {
+  it('commits only over the contiguous prefix of acknowledged batches', async () => {
+    const tracker = new AckTracker({ maxInFlightBatchesPerStream: 10 });
+    const [b1, b2, b3, b4] = [
+      await read(tracker, batch(A, 1)),
+      await read(tracker, batch(A, 2)),
+      await read(tracker, batch(A, 3)),
+      await read(tracker, batch(A, 4)),
+    ];
+    assert.equal(tracker.ack(b3), undefined);
+    assert.equal(tracker.ack(b2), undefined);
+    assert.equal(tracker.ack(b1)?.id, b3.id); // prefix 1..3 complete
+    assert.equal(tracker.ack(b3), undefined); // repeated ack is ignored
+    assert.equal(tracker.ack(b4)?.id, b4.id);
+    assert.equal(tracker.inFlightBatches, 0);
+    assert.equal(tracker.inFlightEvents, 0);
+  });
+
+  it('keeps streams independent', async () => {
+    const tracker = new AckTracker();
+    const a1 = await read(tracker, batch(A, 1));
+    const b1 = await read(tracker, batch(B, 1));
+    assert.equal(tracker.ack(b1)?.id, b1.id);
+    assert.equal(tracker.pending(A), 1);
+    assert.equal(tracker.ack(a1)?.id, a1.id);
+  });
+
+  it('property: any ack order commits monotonically and ends at the last batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .integer({ min: 1, max: 30 })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: n })),
+          ),
+        async ([n, order]) => {
+          const tracker = new AckTracker({ maxInFlightBatchesPerStream: 100 });
+          const batches: Batch[] = [];
+          for (let i = 1; i <= n; i += 1) batches.push(await read(tracker, batch(A, i)));
+          let committed = 0;
+          const acked = new Set<number>();
+          for (const index of order) {
+            const b = batches[index] as Batch;
+            acked.add(b.seq);
+            const result = tracker.ack(b);
+            if (result !== undefined) {
+              assert.ok(result.seq > committed);
+              // everything up to the committed batch was acknowledged
+              for (let s = 1; s <= result.seq; s += 1) assert.ok(acked.has(s));
+              committed = result.seq;
+            }
+          }
+          assert.equal(committed, n);
+        },
+      ),
+    );
+  });
+
+  it('blocks a stream at its in-flight batch limit until an ack', async () => {
+    const tracker = new AckTracker({ maxInFlightBatchesPerStream: 2 });
+    const b1 = await read(tracker, batch(A, 1));
+    await read(tracker, batch(A, 2));
+    let granted = false;
+    const third = tracker.reserve(A, 10).then((r) => {
+      granted = true;
+      return r;
+    });
+    // another stream is not blocked by A's limit
+    const other = await tracker.reserve(B, 10);
+    other.release();
+    await tick();
+    assert.equal(granted, false);
+    tracker.ack(b1);
+    (await third).release();
+    assert.equal(granted, true);
+  });
+
+  it('bounds events globally, counting reservations, in arrival order', async () => {
+    const tracker = new AckTracker({ maxInFlightEvents: 100, maxInFlightBatchesPerStream: 10 });
+    const r1 = await tracker.reserve(A, 60);
+    const order: string[] = [];
+    const big = tracker.reserve(B, 60).then((r) => (order.push('big'), r));
+    const small = tracker.reserve(A, 10).then((r) => (order.push('small'), r));
+    await tick();
+    // small would fit, but FIFO on the global budget protects the earlier, larger request
+    assert.deepEqual(order, []);
+    const b1 = batch(A, 1, 30);
+    r1.register(b1); // the reservation shrinks to the 30 events actually read
+    await tick();
+    assert.deepEqual(order, ['big', 'small']);
+    assert.equal(tracker.inFlightEvents, 30 + 60 + 10);
+    (await big).release();
+    (await small).release();
+    tracker.ack(b1);
+    assert.equal(tracker.inFlightEvents, 0);
+  });
+
+  it('clamps oversize requests so that they proceed alone', async () => {
+    const tracker = new AckTracker({ maxInFlightEvents: 50 });
+    const reservation = await tracker.reserve(A, 10_000);
+    assert.equal(reservation.events, 50);
+    reservation.release();
+  });
+
+  it('rejects aborted waits and wakes the next waiter', async () => {
+    const tracker = new AckTracker({ maxInFlightEvents: 10 });
+    const held = await tracker.reserve(A, 10);
+    const controller = new AbortController();
+    const aborted = tracker.reserve(B, 10, controller.signal);
+    const next = tracker.reserve(B, 5);
+    controller.abort();
+    await assert.rejects(aborted, { name: 'AbortError' });
+    held.release();
+    (await next).release();
+  });
+
+  it('withdraws only the newest batch, and whenIdle waits for all acks', async () => {
+    const tracker = new AckTracker();
+    const b1 = await read(tracker, batch(A, 1));
+    const b2 = await read(tracker, batch(A, 2));
+    assert.equal(tracker.withdraw(b1), false);
+    assert.equal(tracker.withdraw(b2), true);
+    let idle = false;
+    void tracker.whenIdle().then(() => (idle = true));
+    await tick();
+    assert.equal(idle, false);
+    tracker.ack(b1);
+    await tick();
+    assert.equal(idle, true);
+  });
+});

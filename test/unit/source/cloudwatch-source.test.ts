@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import type {
+  CheckpointRecord,
+  CheckpointStore,
+} from '../../../src/checkpoint/checkpoint-store.js';
+import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
+import { ForwarderError } from '../../../src/util/errors.js';
+import { FakeClock } from './support/fake-clock.js';
+import { event, FakeCloudWatch, hsmRecord } from './support/fake-port.js';
+import { RecordingMetrics } from './support/recording-metrics.js';
+
+class MemoryStore implements CheckpointStore {
+  readonly records = new Map<string, CheckpointRecord>();
+  saves = 0;
+  corrupt = false;
+  open(): Promise<void> {
+    return Promise.resolve();
+  }
+  load(stream: StreamRef): Promise<CheckpointRecord | undefined> {
+    return Promise.resolve(this.records.get(streamKey(stream)));
+  }
+  loadAll(): Promise<CheckpointRecord[]> {
+    if (this.corrupt) {
+      return Promise.reject(new ForwarderError('FWD_ERR_CHECKPOINT_CORRUPT', 'bad file x'));
+    }
+    return Promise.resolve([...this.records.values()]);
+  }
+  save(record: CheckpointRecord): Promise<void> {
+    this.saves += 1;
+    this.records.set(streamKey(record), record);
+    return Promise.resolve();
+  }
+  reset(): Promise<number> {
+    const n = this.records.size;
+    this.records.clear();
+    return Promise.resolve(n);
+  }
+}
+
+const G = '/aws/cloudhsm/cluster-u';
+const T0 = 1_700_000_000_000;
+
+function makeSource(port: FakeCloudWatch, store: MemoryStore, clock: FakeClock) {
+  return new CloudWatchSource({
+    port,
+    checkpointStore: store,
+    clock,
+    metrics: new RecordingMetrics(),
+    random: () => 0.5,
+    polling: { pageLimit: 2, minIdleMs: 100, maxIdleMs: 200 },
+    discovery: { intervalMs: 1000 },
+    rateLimits: { GetLogEvents: { ratePerSecond: 1000, burst: 100 } },
+  });
+}
+
+describe('CloudWatchSource', () => {
+  it('commits a checkpoint only when the contiguous prefix is acknowledged, and resumes from it', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    for (let i = 0; i < 6; i += 1) port.put(G, 'hsm-1', event(T0 + i, hsmRecord(i)));
+    const source = makeSource(port, store, clock);
+    const batches: Batch[] = [];
+    const started = source.start((b) => void batches.push(b));
+    await clock.advance(0);
+    await started;
+    await clock.advance(0);
+    assert.equal(batches.length, 3);
+    const [b1, b2, b3] = batches as [Batch, Batch, Batch];
+    await source.ack(b3, { integrity: { at: 3 } });
+    await source.ack(b2, { integrity: { at: 2 } });
+    assert.equal(store.records.size, 0);
+    await source.ack(b1);
+    const saved = store.records.get(streamKey(b1.stream));
+    assert.equal(saved?.nextForwardToken, 't/6');
+    assert.equal(saved?.lastSequence, '0x5');
+    assert.deepEqual(saved?.integrity, { at: 3 });
+    await source.stop();
+
+    // a new instance continues from the checkpoint: only new records are read
+    port.put(G, 'hsm-1', event(T0 + 7, hsmRecord(6)));
+    const again = makeSource(port, store, clock);
+    const more: Batch[] = [];
+    const restarted = again.start((b) => void more.push(b));
+    await clock.advance(0);
+    await restarted;
+    await clock.advance(0);
+    assert.deepEqual(
+      more.flatMap((b) => b.events.map((e) => e.message)),
+      [hsmRecord(6)],
+    );
+    assert.equal(more[0]?.fromToken, 't/6');
+    await again.stop();
+  });
+
+  it('refuses to start on a corrupt checkpoint', async () => {
+    const store = new MemoryStore();
+    store.corrupt = true;
+    const source = makeSource(new FakeCloudWatch(), store, new FakeClock());
+    await assert.rejects(
+      source.start(() => {}),
+      { code: 'FWD_ERR_CHECKPOINT_CORRUPT' },
+    );
+  });
+
+  it('starts pollers for streams discovered later and stops them when they vanish', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    port.put(G, 'hsm-1', event(T0, hsmRecord(0)));
+    const source = makeSource(port, new MemoryStore(), clock);
+    const seen: string[] = [];
+    const started = source.start((b) => {
+      seen.push(b.stream.logStream);
+      void source.ack(b);
+    });
+    await clock.advance(0);
+    await started;
+    port.put(G, 'hsm-2', event(T0, hsmRecord(0)));
+    await clock.advanceUntil(() => seen.includes('hsm-2'), 5000, 50);
+    assert.deepEqual(
+      source
+        .activeStreams()
+        .map((s) => s.logStream)
+        .sort(),
+      ['hsm-1', 'hsm-2'],
+    );
+    port.groups.get(G)?.delete('hsm-1');
+    await clock.advanceUntil(() => source.activeStreams().length === 1, 5000, 50);
+    assert.deepEqual(
+      source.activeStreams().map((s) => s.logStream),
+      ['hsm-2'],
+    );
+    await source.stop();
+  });
+});

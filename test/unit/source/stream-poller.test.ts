@@ -1,0 +1,274 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import type { CheckpointRecord } from '../../../src/checkpoint/checkpoint-store.js';
+import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
+import type { Batch, StreamRef } from '../../../src/pipeline/batch.js';
+import { messageHash } from '../../../src/pipeline/batch.js';
+import { noopLogger } from '../../../src/source/logger.js';
+import { RateLimiter } from '../../../src/source/rate-limiter.js';
+import {
+  initialPollerState,
+  parseStartPosition,
+  StreamPoller,
+  type PollerOptions,
+} from '../../../src/source/stream-poller.js';
+import { FakeClock } from './support/fake-clock.js';
+import { awsError, event, FakeCloudWatch, hsmRecord } from './support/fake-port.js';
+import { RecordingMetrics } from './support/recording-metrics.js';
+
+const S: StreamRef = { logGroup: '/aws/cloudhsm/cluster-x', logStream: 'hsm-1' };
+const T0 = 1_700_000_000_000;
+
+function harness(
+  options: {
+    checkpoint?: CheckpointRecord;
+    startTime?: number;
+    autoAck?: boolean;
+    poll?: PollerOptions;
+    tracker?: AckTracker;
+    deliver?: (batch: Batch) => void;
+  } = {},
+) {
+  const clock = new FakeClock(T0 + 60_000);
+  const port = new FakeCloudWatch();
+  port.put(S.logGroup, S.logStream);
+  const tracker = options.tracker ?? new AckTracker();
+  const metrics = new RecordingMetrics();
+  const batches: Batch[] = [];
+  let gone = false;
+  const poller = new StreamPoller({
+    stream: S,
+    port,
+    limiter: new RateLimiter({ GetLogEvents: { ratePerSecond: 1000, burst: 1000 } }, clock),
+    tracker,
+    clock,
+    logger: noopLogger,
+    metrics,
+    random: () => 0.5,
+    options: { minIdleMs: 1000, maxIdleMs: 8000, ...options.poll },
+    state: initialPollerState(options.checkpoint, options.startTime),
+    deliver: (batch) => {
+      options.deliver?.(batch);
+      batches.push(batch);
+      if (options.autoAck !== false) tracker.ack(batch);
+    },
+    onGone: () => (gone = true),
+  });
+  const messages = () => batches.flatMap((b) => b.events.map((e) => e.message));
+  return { clock, port, tracker, metrics, batches, poller, messages, isGone: () => gone };
+}
+
+describe('StreamPoller', () => {
+  it('drains pages in order, always with startFromHead, and idles at the tail', async () => {
+    const h = harness({ poll: { pageLimit: 2 } });
+    for (let i = 0; i < 5; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 3);
+    assert.deepEqual(
+      h.batches.map((b) => [b.seq, b.fromToken, b.toToken, b.events.length]),
+      [
+        [1, undefined, 't/2', 2],
+        [2, 't/2', 't/4', 2],
+        [3, 't/4', 't/5', 1],
+      ],
+    );
+    assert.ok(h.port.calls.every((c) => c.startFromHead));
+    // 4 calls: 3 pages and the call that got the same token back
+    assert.equal(h.port.calls.length, 4);
+    assert.equal(h.poller.idle, true);
+    const last = h.batches.at(-1) as Batch;
+    assert.equal(last.resume.lastEventTimestamp, T0 + 4);
+    assert.equal(last.resume.lastSequence, '0x4');
+    assert.equal(last.resume.rebootCounter, '0x107');
+    assert.deepEqual(last.resume.hashesAtLastTimestamp, [messageHash(hsmRecord(4))]);
+    await h.poller.stop();
+  });
+
+  it('treats an empty page with a NEW token as "more data", and only the same token as the end', async () => {
+    const h = harness();
+    h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)));
+    // After the first page: two empty pages that move the token (scan windows), then data.
+    h.port.once((input) =>
+      input.nextToken === 't/1' ? { events: [], nextForwardToken: 'scan/1' } : undefined,
+    );
+    h.port.once((input) =>
+      input.nextToken === 'scan/1' ? { events: [], nextForwardToken: 'scan/2' } : undefined,
+    );
+    h.port.once((input) =>
+      input.nextToken === 'scan/2'
+        ? { events: [event(T0 + 1, hsmRecord(1))], nextForwardToken: 't/2' }
+        : undefined,
+    );
+    h.poller.start();
+    await h.clock.advance(0); // no idle sleep may be needed to get through the empty pages
+    assert.deepEqual(
+      h.port.calls.map((c) => c.nextToken),
+      [undefined, 't/1', 'scan/1', 'scan/2', 't/2'],
+    );
+    assert.equal(h.batches.length, 2);
+    assert.equal(h.poller.idle, true);
+    await h.poller.stop();
+  });
+
+  it('backs off when idle, between min and max interval, and resumes on new data', async () => {
+    const h = harness();
+    h.poller.start();
+    await h.clock.advance(0);
+    const callsAt = () => h.port.calls.length;
+    assert.equal(callsAt(), 2); // head read + same-token check
+    // idle waits with random=0.5: 750, 1500, 3000, 6000, 6000 (cap 8000 * 0.75)
+    await h.clock.advance(749);
+    assert.equal(callsAt(), 2);
+    await h.clock.advance(1);
+    assert.equal(callsAt(), 3);
+    await h.clock.advance(1500);
+    assert.equal(callsAt(), 4);
+    await h.clock.advance(3000 + 6000 + 6000);
+    assert.equal(callsAt(), 7);
+    h.port.put(S.logGroup, S.logStream, event(T0 + 5, hsmRecord(5)));
+    await h.clock.advance(6000);
+    assert.equal(h.batches.length, 1);
+    assert.equal(h.poller.idle, true);
+    // after data the idle interval starts from the minimum again
+    const before = callsAt();
+    await h.clock.advance(750);
+    assert.equal(callsAt(), before + 1);
+    await h.poller.stop();
+  });
+
+  it('retries throttling and 5xx with backoff, counting them, without losing records', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    let failures = 0;
+    h.port.interceptors.push(() => {
+      failures += 1;
+      if (failures <= 3) throw awsError('ThrottlingException');
+      if (failures === 4) throw awsError('InternalServerError', 500);
+      return undefined;
+    });
+    h.poller.start();
+    await h.clock.advance(60_000);
+    assert.equal(h.batches.length, 1);
+    assert.equal(h.messages().length, 3);
+    assert.equal(h.metrics.throttles, 3);
+    assert.equal(h.metrics.calls('GetLogEvents', 'throttled'), 3);
+    assert.equal(h.metrics.calls('GetLogEvents', 'retryable_error'), 1);
+    assert.equal(h.metrics.retries, 4);
+    await h.poller.stop();
+  });
+
+  it('re-seeks by timestamp when the token is rejected and skips what was delivered', async () => {
+    const certRecord = JSON.stringify({ object_handle: 1, op_code: 1, response: 0 });
+    const h = harness({
+      checkpoint: {
+        version: 1,
+        ...S,
+        nextForwardToken: 'f/garbage',
+        tokenStartTime: null,
+        lastEventTimestamp: T0 + 1,
+        lastIngestionTime: T0 + 11,
+        hashesAtLastTimestamp: [messageHash(hsmRecord(1)), messageHash(certRecord)],
+        rebootCounter: '0x107',
+        lastSequence: '0x2',
+        integrity: null,
+        updatedAt: new Date(T0).toISOString(),
+      },
+    });
+    h.port.put(
+      S.logGroup,
+      S.logStream,
+      event(T0, hsmRecord(0)), // excluded by startTime
+      event(T0 + 1, hsmRecord(1)), // delivered: hash in the checkpoint
+      event(T0 + 1, certRecord), // delivered: hash in the checkpoint (no sequence number)
+      event(T0 + 1, hsmRecord(2)), // delivered: sequence covered
+      event(T0 + 1, hsmRecord(3)), // new, same millisecond
+      event(T0 + 2, hsmRecord(4)), // new
+    );
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.metrics.tokenRejections, 1);
+    assert.equal(h.metrics.calls('GetLogEvents', 'token_rejected'), 1);
+    assert.equal(h.port.calls[0]?.nextToken, 'f/garbage');
+    assert.equal(h.port.calls[1]?.startTime, T0 + 1);
+    assert.equal(h.port.calls[1]?.nextToken, undefined);
+    assert.deepEqual(h.messages(), [hsmRecord(3), hsmRecord(4)]);
+    assert.equal(h.metrics.duplicates, 3);
+    // the fallback ends once past the resume millisecond: later reads use tokens again
+    assert.equal(h.port.calls.at(-1)?.nextToken, 't/6');
+    await h.poller.stop();
+  });
+
+  it('starts new streams at the configured time (end = now)', async () => {
+    const end = parseStartPosition('end');
+    assert.equal(end.kind, 'end');
+    const at = parseStartPosition('2024-05-01T00:00:00Z');
+    assert.deepEqual(at, { kind: 'time', time: Date.parse('2024-05-01T00:00:00Z') });
+    assert.throws(() => parseStartPosition('yesterday'), /START_POSITION/);
+    const h = harness({ startTime: T0 + 2 });
+    for (let i = 0; i < 4; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.port.calls[0]?.startTime, T0 + 2);
+    assert.equal(h.messages().length, 2);
+    await h.poller.stop();
+  });
+
+  it('stops reading when the stream has too many unacknowledged batches (backpressure)', async () => {
+    const tracker = new AckTracker({ maxInFlightBatchesPerStream: 2 });
+    const h = harness({ autoAck: false, tracker, poll: { pageLimit: 1 } });
+    for (let i = 0; i < 5; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(10_000);
+    assert.equal(h.batches.length, 2);
+    assert.equal(h.port.calls.length, 2); // no API call without capacity
+    tracker.ack(h.batches[0] as Batch);
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 3);
+    tracker.ack(h.batches[1] as Batch);
+    tracker.ack(h.batches[2] as Batch);
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 5);
+    await h.poller.stop();
+  });
+
+  it('re-reads a page the pipeline refused', async () => {
+    let refuse = true;
+    const h = harness({
+      deliver: () => {
+        if (refuse) {
+          refuse = false;
+          throw new Error('pipeline closed');
+        }
+      },
+    });
+    h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)));
+    h.poller.start();
+    await h.clock.advance(60_000);
+    assert.equal(h.batches.length, 1);
+    assert.equal(h.batches[0]?.seq, 1);
+    assert.equal(h.tracker.inFlightBatches, 0);
+    await h.poller.stop();
+  });
+
+  it('reports a stream that no longer exists and stops', async () => {
+    const h = harness();
+    h.port.groups.get(S.logGroup)?.delete(S.logStream);
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.isGone(), true);
+    await h.poller.stop();
+  });
+
+  it('bounds each cycle and yields, so the loop never monopolises the event loop', async () => {
+    const h = harness({ poll: { pageLimit: 1, maxPagesPerCycle: 2 } });
+    for (let i = 0; i < 6; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 6);
+    assert.equal(h.metrics.events, 6);
+    assert.ok(h.metrics.lags.every((lag) => lag > 0));
+    await h.poller.stop();
+  });
+});
