@@ -1,0 +1,157 @@
+/**
+ * Readiness for `GET /readyz` (design §3.8): a small registry of named checks (checkpoints loaded,
+ * CloudWatch reachable, each enabled sink reachable) and a tracker that turns a sink's up/down
+ * reports into a check that fails only once the sink has been down longer than a grace period
+ * (`http.readySinkDownMs`), so a short broker hiccup does not pull the pod out of service.
+ */
+import type { Metrics } from './metrics.js';
+
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface NamedCheckResult extends CheckResult {
+  readonly name: string;
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: readonly NamedCheckResult[];
+}
+
+/** Named readiness checks: static values (`set`) or probes evaluated on each request. */
+export class Readiness {
+  readonly #checks = new Map<string, () => CheckResult>();
+
+  /** Sets (or replaces) a check's current value. */
+  set(name: string, ok: boolean, detail?: string): void {
+    const result: CheckResult = detail === undefined ? { ok } : { ok, detail };
+    this.#checks.set(name, () => result);
+  }
+
+  /** Registers a check computed at evaluation time. */
+  setProbe(name: string, probe: () => CheckResult): void {
+    this.#checks.set(name, probe);
+  }
+
+  delete(name: string): void {
+    this.#checks.delete(name);
+  }
+
+  /** Ready when every registered check passes (a probe that throws fails). */
+  evaluate(): ReadinessReport {
+    const checks: NamedCheckResult[] = [];
+    for (const [name, probe] of this.#checks) {
+      let result: CheckResult;
+      try {
+        result = probe();
+      } catch (error) {
+        result = { ok: false, detail: error instanceof Error ? error.message : String(error) };
+      }
+      checks.push(
+        result.detail === undefined
+          ? { name, ok: result.ok }
+          : { name, ok: result.ok, detail: result.detail },
+      );
+    }
+    return { ready: checks.every((check) => check.ok), checks };
+  }
+}
+
+export interface SinkHealthOptions {
+  /** A sink down for longer than this makes its readiness check fail (ms). */
+  readonly downAfterMs: number;
+  /** Clock in ms. @default Date.now */
+  readonly now?: () => number;
+  /** Mirrors the state into `cloudhsm_forwarder_sink_up`. */
+  readonly metrics?: Pick<Metrics, 'sinkUp'>;
+}
+
+interface SinkState {
+  up: boolean;
+  since: number;
+  detail: string | undefined;
+}
+
+/**
+ * Up/down tracker per sink. Sinks report through {@link markUp}/{@link markDown} (or the
+ * {@link listener}, matching the sinks' health-listener signature); {@link attach} adds one
+ * readiness probe per sink, named `sink:<name>`.
+ */
+export class SinkHealth {
+  readonly #states = new Map<string, SinkState>();
+  readonly #downAfterMs: number;
+  readonly #now: () => number;
+  readonly #metrics: Pick<Metrics, 'sinkUp'> | undefined;
+
+  constructor(options: SinkHealthOptions) {
+    this.#downAfterMs = options.downAfterMs;
+    this.#now = options.now ?? Date.now;
+    this.#metrics = options.metrics;
+  }
+
+  /** Starts tracking a sink, counted up until it reports otherwise. */
+  register(sink: string): void {
+    if (!this.#states.has(sink)) {
+      this.#states.set(sink, { up: true, since: this.#now(), detail: 'not contacted yet' });
+      this.#gauge(sink, true);
+    }
+  }
+
+  markUp(sink: string): void {
+    const state = this.#states.get(sink);
+    if (state === undefined || !state.up) {
+      this.#states.set(sink, { up: true, since: this.#now(), detail: undefined });
+    } else {
+      state.detail = undefined;
+    }
+    this.#gauge(sink, true);
+  }
+
+  /** Marks a sink down; the down period starts at the first report and is not reset by more. */
+  markDown(sink: string, detail?: string): void {
+    const state = this.#states.get(sink);
+    if (state === undefined || state.up) {
+      this.#states.set(sink, { up: false, since: this.#now(), detail });
+    } else if (detail !== undefined) {
+      state.detail = detail;
+    }
+    this.#gauge(sink, false);
+  }
+
+  /** `(sink, up, detail?)`: the shape of a sink health listener. */
+  readonly listener = (sink: string, up: boolean, detail?: string): void => {
+    if (up) this.markUp(sink);
+    else this.markDown(sink, detail);
+  };
+
+  isUp(sink: string): boolean {
+    return this.#states.get(sink)?.up ?? false;
+  }
+
+  /** Fails once the sink has been down for longer than `downAfterMs`. */
+  check(sink: string): CheckResult {
+    const state = this.#states.get(sink);
+    if (state === undefined) return { ok: false, detail: 'unknown sink' };
+    if (state.up) return { ok: true };
+    const downMs = this.#now() - state.since;
+    const reason = state.detail === undefined ? '' : `: ${state.detail}`;
+    return {
+      ok: downMs <= this.#downAfterMs,
+      detail: `down for ${Math.round(downMs / 1000)}s (limit ${Math.round(this.#downAfterMs / 1000)}s)${reason}`,
+    };
+  }
+
+  /** Registers `sink:<name>` probes in `readiness` for every sink (registering them too). */
+  attach(readiness: Readiness, sinks: readonly string[]): void {
+    for (const sink of sinks) {
+      this.register(sink);
+      readiness.setProbe(`sink:${sink}`, () => this.check(sink));
+    }
+  }
+
+  #gauge(sink: string, up: boolean): void {
+    this.#metrics?.sinkUp.set({ sink }, up ? 1 : 0);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Implements the source's metric hooks (`SourceMetrics`) with the prom-client handles. Stream
+ * names never become labels: per-stream values are folded into their log group (= cluster).
+ */
+import type { StreamRef } from '../pipeline/batch.js';
+import type { SourceMetrics } from '../source/source-metrics.js';
+import type { Metrics } from './metrics.js';
+
+function streamKey(stream: StreamRef): string {
+  return `${stream.logGroup}\u0000${stream.logStream}`;
+}
+
+/** `SourceMetrics` backed by {@link Metrics}; `now` is only used for checkpoint ages. */
+export function createSourceMetrics(metrics: Metrics, now: () => number = Date.now): SourceMetrics {
+  /** Latest polling lag per stream, so the log-group gauge can show the worst stream. */
+  const lagByStream = new Map<string, { logGroup: string; seconds: number }>();
+
+  const refreshLag = (logGroup: string): void => {
+    let worst: number | undefined;
+    for (const entry of lagByStream.values()) {
+      if (entry.logGroup === logGroup && (worst === undefined || entry.seconds > worst)) {
+        worst = entry.seconds;
+      }
+    }
+    if (worst === undefined) metrics.pollingLag.remove({ log_group: logGroup });
+    else metrics.pollingLag.set({ log_group: logGroup }, worst);
+  };
+
+  return {
+    apiCall(operation, outcome, durationMs) {
+      metrics.apiCalls.inc({ operation, outcome });
+      metrics.apiCallDuration.observe({ operation }, durationMs / 1000);
+    },
+    throttled(operation) {
+      metrics.apiThrottles.inc({ operation });
+    },
+    retry() {
+      metrics.retries.inc({ stage: 'source' });
+    },
+    rateLimitWait(operation, waitMs) {
+      metrics.rateLimitWait.observe({ operation }, waitMs / 1000);
+    },
+    page(_stream, events) {
+      metrics.pages.inc({ result: events > 0 ? 'data' : 'empty' });
+    },
+    eventsRead(logGroup, count) {
+      metrics.recordsRead.inc({ log_group: logGroup }, count);
+    },
+    pollingLag(stream, lagMs) {
+      lagByStream.set(streamKey(stream), {
+        logGroup: stream.logGroup,
+        seconds: Math.max(0, lagMs / 1000),
+      });
+      refreshLag(stream.logGroup);
+    },
+    streamStates(active, idle) {
+      metrics.streams.set({ state: 'active' }, active);
+      metrics.streams.set({ state: 'idle' }, idle);
+    },
+    tokenRejected(stream) {
+      metrics.tokenRejections.inc({ log_group: stream.logGroup });
+    },
+    duplicatesSkipped(stream, count) {
+      metrics.sourceDuplicatesSkipped.inc({ log_group: stream.logGroup }, count);
+    },
+    streamDiscovered(stream) {
+      metrics.streamsDiscovered.inc({ log_group: stream.logGroup });
+    },
+    streamRetired(stream) {
+      metrics.streamsRetired.inc({ log_group: stream.logGroup });
+      lagByStream.delete(streamKey(stream));
+      refreshLag(stream.logGroup);
+    },
+    inFlight(batches, events) {
+      metrics.inFlightBatches.set(batches);
+      metrics.inFlightEvents.set(events);
+    },
+    checkpointCommitted(stream) {
+      metrics.checkpointCommits.inc({ outcome: 'success' });
+      metrics.checkpointCommitted(stream.logGroup, now());
+    },
+    checkpointFailed() {
+      metrics.checkpointCommits.inc({ outcome: 'error' });
+    },
+  };
+}
