@@ -19,7 +19,11 @@ Commands:
 `;
 
 /** Commands load lazily so that `parse` never loads the Kafka or OpenSearch clients. */
-const commands: Record<string, () => Promise<CommandRunner>> = {};
+const commands: Record<string, () => Promise<CommandRunner>> = {
+  run: () => import('./commands/run-command.js').then((m) => m.runRunCommand),
+  parse: () => import('./commands/parse-command.js').then((m) => m.runParseCommand),
+  config: () => import('./commands/config-command.js').then((m) => m.runConfigCommand),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

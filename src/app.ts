@@ -1,0 +1,220 @@
+/**
+ * Composition root: builds every component from the configuration and wires them together
+ * (design §2). Nothing else constructs clients, sinks or stores; each component receives only
+ * the narrow ports it needs, so each can be tested with real services and with fakes alike.
+ */
+import { readFileSync } from 'node:fs';
+
+import { FileCheckpointStore } from './checkpoint/file-store.js';
+import type { Config } from './config/load.js';
+import { Dispatcher } from './pipeline/dispatcher.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { CloudWatchSource } from './source/cloudwatch-source.js';
+import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
+import { parseStartPosition } from './source/stream-poller.js';
+import { DeadLetter } from './sink/dead-letter.js';
+import type { KafkaConnectionOptions } from './sink/kafka.js';
+import { KafkaSink } from './sink/kafka.js';
+import { createOpenSearchClient } from './sink/opensearch-client.js';
+import { OpenSearchSink } from './sink/opensearch.js';
+import type { Sink } from './sink/sink.js';
+import { childLogger } from './telemetry/logger.js';
+import type { Logger } from './telemetry/logger.js';
+import { createTelemetry } from './telemetry/telemetry.js';
+import type { Telemetry } from './telemetry/telemetry.js';
+import { IntegrityTracker } from './transform/integrity.js';
+import { UsageError } from './util/errors.js';
+
+export interface App {
+  /** Starts the HTTP server, the sinks (topic check, index template) and polling. */
+  start(): Promise<void>;
+  /** Graceful stop: no more polling, drain in flight (bounded), commit, close. True if drained. */
+  stop(): Promise<boolean>;
+  readonly telemetry: Telemetry;
+}
+
+function readOptionalFile(path: string | null, key: string): string | undefined {
+  if (path === null) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(
+      `${key}: cannot read ${path} (${error instanceof Error ? error.message : String(error)})`,
+      'FWD_ERR_CONFIG',
+    );
+  }
+}
+
+export function kafkaConnection(config: Config): KafkaConnectionOptions {
+  const { kafka } = config;
+  const ca = readOptionalFile(kafka.ssl.caFile, 'kafka.ssl.caFile');
+  const cert = readOptionalFile(kafka.ssl.certFile, 'kafka.ssl.certFile');
+  const key = readOptionalFile(kafka.ssl.keyFile, 'kafka.ssl.keyFile');
+  const ssl = kafka.ssl.enabled
+    ? {
+        rejectUnauthorized: kafka.ssl.rejectUnauthorized,
+        ...(ca === undefined ? {} : { ca }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+      }
+    : undefined;
+  return {
+    brokers: kafka.brokers,
+    clientId: kafka.clientId,
+    requestTimeoutMs: kafka.requestTimeoutMs,
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(kafka.sasl.mechanism === 'none'
+      ? {}
+      : {
+          sasl: {
+            mechanism: kafka.sasl.mechanism,
+            username: kafka.sasl.username ?? '',
+            password: kafka.sasl.password ?? '',
+          },
+        }),
+  };
+}
+
+export function createApp(config: Config, logger: Logger): App {
+  const telemetry = createTelemetry(config, logger);
+  const log = (component: string) => childLogger(logger, component);
+
+  const sinks: Sink[] = [];
+  const kafkaOptions = config.kafka.enabled ? kafkaConnection(config) : undefined;
+  if (kafkaOptions !== undefined) {
+    sinks.push(
+      new KafkaSink({
+        ...kafkaOptions,
+        topic: config.kafka.topic,
+        createTopic: config.kafka.createTopic,
+        topicPartitions: config.kafka.topicPartitions,
+        topicReplicationFactor: config.kafka.topicReplicationFactor,
+        compression: config.kafka.compression,
+        idempotent: config.kafka.idempotent,
+        logger: log('sink.kafka'),
+        onHealth: telemetry.sinkHealth,
+      }),
+    );
+  }
+  if (config.opensearch.enabled && config.opensearch.url !== null) {
+    const ca = readOptionalFile(config.opensearch.tls.caFile, 'opensearch.tls.caFile');
+    const client = createOpenSearchClient({
+      url: config.opensearch.url,
+      requestTimeoutMs: config.opensearch.requestTimeoutMs,
+      rejectUnauthorized: config.opensearch.tls.rejectUnauthorized,
+      ...(ca === undefined ? {} : { ca }),
+      ...(config.opensearch.username === null || config.opensearch.password === null
+        ? {}
+        : { username: config.opensearch.username, password: config.opensearch.password }),
+      ...(config.opensearch.sigv4.enabled
+        ? {
+            sigv4: {
+              region: config.opensearch.sigv4.region ?? '',
+              service: config.opensearch.sigv4.service,
+            },
+          }
+        : {}),
+    });
+    sinks.push(
+      new OpenSearchSink({
+        client,
+        indexPrefix: config.opensearch.indexPrefix,
+        bulkMaxDocs: config.opensearch.bulkMaxDocs,
+        logger: log('sink.opensearch'),
+        onHealth: telemetry.sinkHealth,
+      }),
+    );
+  }
+  if (sinks.length === 0) {
+    throw new UsageError(
+      'no sink is enabled: set kafka.brokers (KAFKA_BROKERS) and/or opensearch.url (OPENSEARCH_URL)',
+      'FWD_ERR_CONFIG',
+    );
+  }
+
+  const deadLetter = new DeadLetter({
+    file: config.deadLetter.file,
+    ...(kafkaOptions === undefined
+      ? {}
+      : {
+          kafka: {
+            ...kafkaOptions,
+            topic: config.deadLetter.topic,
+            createTopic: config.kafka.createTopic,
+          },
+        }),
+  });
+
+  const source = new CloudWatchSource({
+    port: new SdkCloudWatchPort(
+      createCloudWatchClient({
+        region: config.aws.region ?? undefined,
+        endpoint: config.aws.endpoint ?? undefined,
+      }),
+    ),
+    checkpointStore: new FileCheckpointStore({ dir: config.checkpoint.dir }),
+    logger: log('source'),
+    metrics: telemetry.sourceMetrics,
+    startPosition: parseStartPosition(config.source.startPosition, 'source.startPosition'),
+    discovery: {
+      logGroupPrefixes: config.source.logGroupPrefixes,
+      logGroups: config.source.logGroups,
+      intervalMs: config.source.discoveryIntervalMs,
+    },
+    polling: {
+      pageLimit: config.source.pageLimit,
+      minIdleMs: config.source.pollMinIntervalMs,
+      maxIdleMs: config.source.pollMaxIntervalMs,
+    },
+    backpressure: {
+      maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
+      maxInFlightEvents: config.pipeline.maxInFlightEvents,
+    },
+    rateLimits: {
+      GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
+      DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
+      DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
+    },
+  });
+
+  const context = {
+    ...(config.aws.region === null ? {} : { region: config.aws.region }),
+    ...(config.aws.accountId === null ? {} : { accountId: config.aws.accountId }),
+  };
+  const pipeline = new Pipeline({
+    source,
+    dispatcher: new Dispatcher({
+      sinks,
+      deadLetter,
+      observer: telemetry.dispatchObserver,
+      logger: log('dispatcher'),
+    }),
+    tracker: new IntegrityTracker(),
+    context,
+    observer: telemetry.pipelineObserver,
+    logger: log('pipeline'),
+    onFatal: () => {
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
+
+  return {
+    telemetry,
+    async start() {
+      await telemetry.start();
+      await deadLetter.start();
+      for (const sink of sinks) await sink.start();
+      telemetry.watchSinks(sinks);
+      await pipeline.start();
+      telemetry.readiness.set('checkpoints', true);
+    },
+    async stop() {
+      const drained = await pipeline.stop(config.pipeline.shutdownTimeoutMs);
+      for (const sink of sinks) await sink.stop();
+      await deadLetter.stop();
+      await telemetry.stop();
+      return drained;
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Source → transform → dispatcher → acknowledgement. The handler transforms a batch at once (in
+ * read order, which the integrity tracker needs) and returns, so the poller may read on while
+ * earlier batches are still being delivered; the source's ack tracker bounds how far it gets
+ * (backpressure). A batch is acknowledged — and its stream's checkpoint may move — only after
+ * every sink and, for rejected events, the dead-letter destination have it.
+ */
+import type { JsonValue } from '../checkpoint/checkpoint-store.js';
+import type { CloudWatchSource } from '../source/cloudwatch-source.js';
+import { isAbortError, systemClock } from '../source/clock.js';
+import type { Clock } from '../source/clock.js';
+import { noopLogger } from '../source/logger.js';
+import type { SourceLogger } from '../source/logger.js';
+import type { IntegrityTracker, StreamIntegrityState } from '../transform/integrity.js';
+import type { NormalizeContext } from '../transform/normalize.js';
+import type { Batch } from './batch.js';
+import type { Dispatcher } from './dispatcher.js';
+import { streamKeyOf, transformBatch } from './transform-batch.js';
+import type { EventEnricher, TransformedBatch } from './transform-batch.js';
+
+export interface PipelineObserver {
+  transformed(batch: Batch, result: TransformedBatch): void;
+  acknowledged(batch: Batch, result: TransformedBatch, now: number): void;
+}
+
+export interface PipelineOptions {
+  readonly source: CloudWatchSource;
+  readonly dispatcher: Dispatcher;
+  readonly tracker: IntegrityTracker;
+  readonly context: NormalizeContext | (() => NormalizeContext);
+  readonly enrich?: EventEnricher;
+  readonly observer?: PipelineObserver;
+  readonly clock?: Clock;
+  readonly logger?: SourceLogger;
+  /** Called when something that must not happen did (a bug): the process should exit 1. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+function isIntegrityState(value: unknown): value is StreamIntegrityState {
+  const state = value as Partial<StreamIntegrityState> | null;
+  return (
+    typeof state?.rebootCounter === 'string' &&
+    typeof state.lastSequence === 'string' &&
+    Array.isArray(state.recent)
+  );
+}
+
+export class Pipeline {
+  private readonly options: PipelineOptions;
+  private readonly clock: Clock;
+  private readonly logger: SourceLogger;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly seeded = new Set<string>();
+
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? noopLogger;
+  }
+
+  start(): Promise<void> {
+    return this.options.source.start((batch) => this.onBatch(batch));
+  }
+
+  /** Batches read and not yet acknowledged by this pipeline. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Stops polling, then waits for in-flight batches to be delivered and acknowledged, for at most
+   * `timeoutMs`; what is still undelivered then is abandoned unacknowledged (re-read next start).
+   * Resolves true when everything drained.
+   */
+  async stop(timeoutMs: number): Promise<boolean> {
+    await this.options.source.stop();
+    const drained = Promise.allSettled([...this.inFlight]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const done = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    if (!done) {
+      this.logger.warn({ pending: this.inFlight.size }, 'shutdown deadline reached; abandoning');
+      this.abort.abort(new Error('shutdown deadline reached'));
+      await Promise.allSettled([...this.inFlight]);
+    }
+    return done;
+  }
+
+  private onBatch(batch: Batch): void {
+    const key = streamKeyOf(batch.stream);
+    this.seedIntegrity(batch, key);
+    const context =
+      typeof this.options.context === 'function' ? this.options.context() : this.options.context;
+    const result = transformBatch(batch, this.options.tracker, context, this.options.enrich);
+    this.options.observer?.transformed(batch, result);
+    const integrity = this.options.tracker.snapshot(key) as JsonValue | undefined;
+    const work = this.deliver(batch, result, integrity);
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async deliver(
+    batch: Batch,
+    result: TransformedBatch,
+    integrity: JsonValue | undefined,
+  ): Promise<void> {
+    try {
+      await this.options.dispatcher.dispatch(result.events, this.abort.signal);
+    } catch (error) {
+      if (isAbortError(error) || this.abort.signal.aborted) return;
+      this.logger.error({ err: error, batch: batch.id }, 'delivery failed unexpectedly');
+      this.options.onFatal?.(error);
+      return;
+    }
+    try {
+      await this.options.source.ack(batch, integrity === undefined ? {} : { integrity });
+      this.options.observer?.acknowledged(batch, result, this.clock.now());
+    } catch (error) {
+      // A later ack of the same stream writes the checkpoint again; nothing is lost meanwhile.
+      this.logger.error({ err: error, batch: batch.id }, 'checkpoint write failed');
+    }
+  }
+
+  /** Restores a stream's integrity state from its checkpoint before its first batch. */
+  private seedIntegrity(batch: Batch, key: string): void {
+    if (this.seeded.has(key)) return;
+    this.seeded.add(key);
+    const saved = this.options.source.checkpointOf(batch.stream)?.integrity;
+    if (!isIntegrityState(saved)) return;
+    try {
+      this.options.tracker.restore(key, saved);
+    } catch (error) {
+      this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable integrity state');
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The pure part of the pipeline for one batch: every raw event of a page becomes an OCSF event
+ * (parse → normalize → enrich), integrity findings become events of their own, and everything is
+ * serialized once for both sinks. No I/O; the tracker is the only state and it moves in read
+ * order, which is why batches of one stream are transformed in the order they were read.
+ */
+import { toOutboundEvent } from '../sink/outbound-event.js';
+import type { OutboundEvent } from '../sink/outbound-event.js';
+import type { IntegrityFindingKind, IntegrityTracker } from '../transform/integrity.js';
+import { findingToEvent, streamKeyOf } from '../transform/integrity.js';
+import { normalize } from '../transform/normalize.js';
+import type { NormalizeContext, OcsfEvent } from '../transform/normalize.js';
+import { parseRecord } from '../transform/parse.js';
+import type { SourceRecord } from '../transform/source-record.js';
+import type { Batch } from './batch.js';
+
+export interface TransformedBatch {
+  readonly events: OutboundEvent[];
+  readonly parsed: number;
+  readonly unparseable: number;
+  readonly findings: Partial<Record<IntegrityFindingKind, number>>;
+  /** Event times, for the end-to-end lag histogram. */
+  readonly eventTimes: number[];
+}
+
+/** Post-normalization step (enrichment); identity when enrichment is off. */
+export type EventEnricher = (event: OcsfEvent) => OcsfEvent;
+
+export function transformBatch(
+  batch: Batch,
+  tracker: IntegrityTracker,
+  context: NormalizeContext,
+  enrich: EventEnricher = (event) => event,
+): TransformedBatch {
+  const events: OutboundEvent[] = [];
+  const eventTimes: number[] = [];
+  const findings: Partial<Record<IntegrityFindingKind, number>> = {};
+  let unparseable = 0;
+  const { logGroup, logStream } = batch.stream;
+  for (const raw of batch.events) {
+    const record: SourceRecord = {
+      logGroup,
+      logStream,
+      timestamp: raw.timestamp,
+      ingestionTime: raw.ingestionTime,
+      message: raw.message,
+    };
+    const parsed = parseRecord(raw.message);
+    if (parsed.kind === 'unparseable') unparseable += 1;
+    const event = enrich(normalize(record, parsed, context));
+    events.push(toOutboundEvent(event, logStream));
+    eventTimes.push(event.time);
+    for (const finding of tracker.observe(record, parsed)) {
+      findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
+      events.push(
+        toOutboundEvent(enrich(findingToEvent(finding, record, context, parsed)), logStream),
+      );
+    }
+  }
+  return {
+    events,
+    parsed: batch.events.length - unparseable,
+    unparseable,
+    findings,
+    eventTimes,
+  };
+}
+
+export { streamKeyOf };

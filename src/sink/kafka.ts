@@ -1,0 +1,240 @@
+/**
+ * Kafka sink (design §3.4): one message per OCSF event on the events topic, keyed by HSM id so
+ * that one HSM's events stay ordered in one partition, with `event-uid`, `ocsf-class-uid` and
+ * `ocsf-version` headers. Sends are serialized (one in flight per producer) and chunked by size,
+ * `acks=-1`; any send failure recreates the producer and retries the chunk after a backoff, so
+ * an outage stalls delivery (and, through backpressure, polling) instead of dropping anything.
+ */
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
+import type { KafkaConfig, Message, Producer, SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+
+import { backoffDelay } from '../source/backoff.js';
+import { isAbortError, systemClock } from '../source/clock.js';
+import type { Clock } from '../source/clock.js';
+import type { SourceLogger } from '../source/logger.js';
+import { noopLogger } from '../source/logger.js';
+import { ForwarderError } from '../util/errors.js';
+import { OCSF_VERSION } from './outbound-event.js';
+import type { OutboundEvent } from './outbound-event.js';
+import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
+
+export interface KafkaSaslOptions {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface KafkaConnectionOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  /** TLS to the brokers; `true` uses the system CAs. */
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?: KafkaSaslOptions;
+  readonly requestTimeoutMs?: number;
+}
+
+export interface KafkaSinkOptions extends KafkaConnectionOptions {
+  readonly topic: string;
+  /** Create the topic at start-up when it is missing; otherwise a missing topic is an error. */
+  readonly createTopic?: boolean;
+  readonly topicPartitions?: number;
+  readonly topicReplicationFactor?: number;
+  readonly compression?: 'none' | 'gzip';
+  readonly idempotent?: boolean;
+  /** Upper bound of one produce request's payload; the broker default limit is 1 MiB. */
+  readonly maxChunkBytes?: number;
+  readonly clock?: Clock;
+  readonly logger?: SourceLogger;
+  readonly onHealth?: SinkHealthListener;
+}
+
+/** Builds the kafkajs client settings shared by the events sink and the dead-letter writer. */
+export function kafkaClientConfig(options: KafkaConnectionOptions): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: 3000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // Our own loop owns retries with unbounded backoff; kafkajs retries only briefly first.
+    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+    logLevel: logLevel.NOTHING,
+  };
+  if (options.ssl !== undefined) config.ssl = options.ssl;
+  if (options.sasl !== undefined) {
+    const { mechanism, username, password } = options.sasl;
+    config.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return config;
+}
+
+/** Makes sure `topic` exists (creating it only when allowed), with an actionable error otherwise. */
+export async function ensureTopic(
+  kafka: Kafka,
+  topic: string,
+  create: { allowed: boolean; partitions: number; replicationFactor: number },
+): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const topics = await admin.listTopics();
+    if (topics.includes(topic)) return;
+    if (!create.allowed) {
+      throw new ForwarderError(
+        'FWD_ERR_SINK',
+        `Kafka topic "${topic}" does not exist: create it (e.g. with ${create.partitions} partitions) ` +
+          'or set kafka.createTopic=true (KAFKA_CREATE_TOPIC=true) to let the forwarder create it',
+      );
+    }
+    await admin.createTopics({
+      topics: [
+        { topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor },
+      ],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function toMessage(event: OutboundEvent): Message {
+  return {
+    key: event.key,
+    value: event.json,
+    headers: {
+      'event-uid': event.uid,
+      'ocsf-class-uid': String(event.classUid),
+      'ocsf-version': OCSF_VERSION,
+    },
+  };
+}
+
+/** Splits events into consecutive chunks of at most `maxBytes` payload, keeping their order. */
+export function chunkBySize(events: readonly OutboundEvent[], maxBytes: number): OutboundEvent[][] {
+  const chunks: OutboundEvent[][] = [];
+  let current: OutboundEvent[] = [];
+  let size = 0;
+  for (const event of events) {
+    const bytes = event.json.length + event.uid.length + event.key.length + 64;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(event);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export class KafkaSink implements Sink {
+  readonly name = 'kafka' as const;
+  private readonly options: KafkaSinkOptions;
+  private readonly kafka: Kafka;
+  private readonly clock: Clock;
+  private readonly logger: SourceLogger;
+  private producer: Producer | undefined;
+  /** Serializes sends: kafkajs's idempotent producer is only safe with one send in flight. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: KafkaSinkOptions) {
+    this.options = options;
+    this.kafka = new Kafka(kafkaClientConfig(options));
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? noopLogger;
+  }
+
+  async start(): Promise<void> {
+    await ensureTopic(this.kafka, this.options.topic, {
+      allowed: this.options.createTopic ?? false,
+      partitions: this.options.topicPartitions ?? 3,
+      replicationFactor: this.options.topicReplicationFactor ?? 1,
+    });
+    await this.connectedProducer();
+    this.options.onHealth?.('kafka', true);
+  }
+
+  deliver(events: readonly OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
+    const run = this.queue.then(() => this.deliverNow(events, signal));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async ping(): Promise<boolean> {
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    try {
+      await admin.connect();
+      await admin.describeCluster();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.queue;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  private async deliverNow(
+    events: readonly OutboundEvent[],
+    signal: AbortSignal,
+  ): Promise<SinkResult> {
+    for (const chunk of chunkBySize(events, this.options.maxChunkBytes ?? 900_000)) {
+      await this.sendWithRetry(chunk, signal);
+    }
+    return { delivered: events.length, duplicates: 0, rejected: [] };
+  }
+
+  private async sendWithRetry(chunk: OutboundEvent[], signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      if (signal.aborted) throw signal.reason;
+      try {
+        const producer = await this.connectedProducer();
+        await producer.send({
+          topic: this.options.topic,
+          acks: -1,
+          compression:
+            this.options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
+          messages: chunk.map(toMessage),
+        });
+        if (attempt > 0) this.options.onHealth?.('kafka', true);
+        return;
+      } catch (error) {
+        if (isAbortError(error)) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        this.options.onHealth?.('kafka', false, message);
+        this.logger.warn(
+          { err: error, attempt, events: chunk.length },
+          'kafka send failed; retrying',
+        );
+        // A failed idempotent producer may hold a stale producer id or sequence: start afresh.
+        await this.resetProducer();
+        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+      }
+    }
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (this.producer !== undefined) return this.producer;
+    const idempotent = this.options.idempotent ?? true;
+    const producer = this.kafka.producer({
+      idempotent,
+      maxInFlightRequests: idempotent ? 1 : 5,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    this.producer = producer;
+    return producer;
+  }
+
+  private async resetProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The index template installed at start-up (design §3.5). Mappings are explicit for the OCSF
+ * fields the forwarder emits and `dynamic: false` everywhere else, so a new or unexpected field
+ * is kept in `_source` but never creates a mapping by surprise. `unmapped.cloudhsm` and
+ * `entity.data` are free-form: `flat_object` indexes their leaves as keywords without mapping
+ * each key. ECS names are offered as `alias` fields (ocsf-mapping.md §10.1), so the documents
+ * stay byte-for-byte the OCSF events sent to Kafka.
+ *
+ * Bump TEMPLATE_VERSION whenever the mapping changes: start-up replaces an older template and
+ * leaves a newer one alone (a newer forwarder may run beside this one during a rollout).
+ */
+export const TEMPLATE_VERSION = 1;
+
+const keyword = { type: 'keyword' } as const;
+const keywordText = { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } };
+const integer = { type: 'integer' } as const;
+const long = { type: 'long' } as const;
+const epochMillis = { type: 'date', format: 'epoch_millis' } as const;
+
+function object(properties: Record<string, unknown>): Record<string, unknown> {
+  return { dynamic: false, properties };
+}
+
+const typed = (id: 'integer' | 'short' = 'integer'): Record<string, unknown> => ({
+  type_id: { type: id },
+  type: keyword,
+});
+
+const userMapping = object({ name: keyword, uid: keyword, ...typed() });
+const endpoint = object({ uid: keyword, name: keyword, ip: { type: 'ip' }, hostname: keyword });
+
+const mappings = {
+  dynamic: false,
+  properties: {
+    time: epochMillis,
+    timezone_offset: integer,
+    class_uid: integer,
+    class_name: keyword,
+    category_uid: integer,
+    category_name: keyword,
+    activity_id: integer,
+    activity_name: keyword,
+    type_uid: long,
+    type_name: keyword,
+    severity_id: integer,
+    severity: keyword,
+    status_id: integer,
+    status: keyword,
+    status_code: keyword,
+    status_detail: keywordText,
+    message: keywordText,
+    is_remote: { type: 'boolean' },
+    raw_data: { type: 'text' },
+    metadata: object({
+      uid: keyword,
+      version: keyword,
+      event_code: keyword,
+      sequence: long,
+      original_time: keyword,
+      logged_time: epochMillis,
+      processed_time: epochMillis,
+      log_name: keyword,
+      log_provider: keyword,
+      correlation_uid: keyword,
+      profiles: keyword,
+      labels: keyword,
+      product: object({
+        name: keyword,
+        vendor_name: keyword,
+        version: keyword,
+        feature: object({ name: keyword }),
+      }),
+    }),
+    cloud: object({
+      provider: keyword,
+      region: keyword,
+      zone: keyword,
+      account: object({ uid: keyword, name: keyword, ...typed() }),
+    }),
+    device: object({
+      uid: keyword,
+      name: keyword,
+      ...typed(),
+      region: keyword,
+      zone: keyword,
+      ip: { type: 'ip' },
+      subnet: keyword,
+      subnet_uid: keyword,
+      vpc_uid: keyword,
+      hw_info: object({}),
+      groups: object({ uid: keyword, name: keyword, type: keyword }),
+    }),
+    user: userMapping,
+    actor: object({ user: userMapping, session: object({ uid: keyword }) }),
+    session: object({ uid: keyword }),
+    entity: object({ uid: keyword, name: keyword, type: keyword, data: { type: 'flat_object' } }),
+    dst_endpoint: endpoint,
+    service: object({ uid: keyword, name: keyword }),
+    observables: object({ name: keyword, value: keyword, ...typed() }),
+    finding_info: object({
+      uid: keyword,
+      title: keywordText,
+      desc: keywordText,
+      types: keyword,
+    }),
+    unmapped: object({ cloudhsm: { type: 'flat_object' } }),
+    // ECS names for dashboards and detection rules written against ECS (aliases, not copies).
+    event: object({
+      id: { type: 'alias', path: 'metadata.uid' },
+      action: { type: 'alias', path: 'metadata.event_code' },
+      code: { type: 'alias', path: 'metadata.event_code' },
+      sequence: { type: 'alias', path: 'metadata.sequence' },
+      severity: { type: 'alias', path: 'severity_id' },
+    }),
+    host: object({
+      id: { type: 'alias', path: 'device.uid' },
+      name: { type: 'alias', path: 'device.name' },
+    }),
+    error: object({
+      code: { type: 'alias', path: 'status_code' },
+      message: { type: 'alias', path: 'status_detail' },
+    }),
+  },
+};
+
+export function indexTemplate(indexPrefix: string): Record<string, unknown> {
+  return {
+    index_patterns: [`${indexPrefix}-*`],
+    version: TEMPLATE_VERSION,
+    priority: 100,
+    template: {
+      settings: { number_of_shards: 1, 'index.mapping.total_fields.limit': 2000 },
+      mappings,
+    },
+    _meta: { managed_by: 'cloudhsm-audit-forwarder', ocsf_version: '1.1.0' },
+  };
+}
+
+/** `<prefix>-YYYY.MM.DD` from the event's own time (UTC): a replay lands in the same index. */
+export function dailyIndex(indexPrefix: string, time: number): string {
+  const date = new Date(time);
+  if (Number.isNaN(date.getTime())) return `${indexPrefix}-invalid-time`;
+  const y = date.getUTCFullYear();
+  const m = String(date.getUTCMonth() + 1).padStart(2, '0');
+  const d = String(date.getUTCDate()).padStart(2, '0');
+  return `${indexPrefix}-${y}.${m}.${d}`;
+}

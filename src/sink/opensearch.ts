@@ -1,0 +1,194 @@
+/**
+ * OpenSearch sink (design §3.5): one bulk request per chunk of a batch, action `create` with
+ * `_id` = event uid into the daily index of the event's own time. Per item: 201 is delivered,
+ * 409 is "already indexed" (a duplicate, still success), 429 and 5xx are retried with backoff for
+ * just those items, any other error is a permanent rejection handed back for the dead-letter
+ * destination. Whole-request failures (node down, timeouts, 429/5xx) retry the chunk forever
+ * with backoff: an outage stalls delivery instead of losing anything.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+
+import { backoffDelay } from '../source/backoff.js';
+import { isAbortError, systemClock } from '../source/clock.js';
+import type { Clock } from '../source/clock.js';
+import { noopLogger } from '../source/logger.js';
+import type { SourceLogger } from '../source/logger.js';
+import { dailyIndex, indexTemplate, TEMPLATE_VERSION } from './opensearch-template.js';
+import type { OutboundEvent } from './outbound-event.js';
+import type { RejectedEvent, Sink, SinkHealthListener, SinkResult } from './sink.js';
+
+export interface OpenSearchSinkOptions {
+  readonly client: Client;
+  readonly indexPrefix: string;
+  /** Documents per bulk request. */
+  readonly bulkMaxDocs?: number;
+  /** Payload bytes per bulk request (the helpers' default flush size). */
+  readonly bulkMaxBytes?: number;
+  readonly clock?: Clock;
+  readonly logger?: SourceLogger;
+  readonly onHealth?: SinkHealthListener;
+}
+
+interface BulkItemResult {
+  status: number;
+  error?: { type?: string; reason?: string; caused_by?: { type?: string; reason?: string } };
+}
+
+type BulkResponseItem = Partial<Record<'create' | 'index', BulkItemResult>>;
+
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+function describeItemError(item: BulkItemResult): string {
+  const error = item.error;
+  if (error === undefined) return `status ${item.status}`;
+  const cause = error.caused_by?.reason === undefined ? '' : ` (${error.caused_by.reason})`;
+  return `${error.type ?? 'error'}: ${error.reason ?? 'no reason given'}${cause}`;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const meta = (error as { meta?: { statusCode?: unknown } } | undefined)?.meta;
+  return typeof meta?.statusCode === 'number' ? meta.statusCode : undefined;
+}
+
+export class OpenSearchSink implements Sink {
+  readonly name = 'opensearch' as const;
+  private readonly options: OpenSearchSinkOptions;
+  private readonly client: Client;
+  private readonly clock: Clock;
+  private readonly logger: SourceLogger;
+
+  constructor(options: OpenSearchSinkOptions) {
+    this.options = options;
+    this.client = options.client;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? noopLogger;
+  }
+
+  /** Installs (or upgrades) the versioned index template. */
+  async start(): Promise<void> {
+    const name = `${this.options.indexPrefix}-template`;
+    let installed: number | undefined;
+    try {
+      const existing = await this.client.indices.getIndexTemplate({ name });
+      const template = existing.body.index_templates[0]?.index_template as
+        { version?: number } | undefined;
+      installed = template?.version;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    if (installed !== undefined && installed >= TEMPLATE_VERSION) {
+      this.logger.info({ template: name, installed }, 'index template is current');
+    } else {
+      await this.client.indices.putIndexTemplate({
+        name,
+        body: indexTemplate(this.options.indexPrefix),
+      });
+      this.logger.info({ template: name, version: TEMPLATE_VERSION }, 'index template installed');
+    }
+    this.options.onHealth?.('opensearch', true);
+  }
+
+  async deliver(events: readonly OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
+    let delivered = 0;
+    let duplicates = 0;
+    const rejected: RejectedEvent[] = [];
+    const maxDocs = this.options.bulkMaxDocs ?? 1000;
+    const maxBytes = this.options.bulkMaxBytes ?? 5_000_000;
+    let start = 0;
+    while (start < events.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < events.length && end - start < maxDocs) {
+        const size = (events[end]?.json.length ?? 0) + 100;
+        if (end > start && bytes + size > maxBytes) break;
+        bytes += size;
+        end += 1;
+      }
+      const result = await this.deliverChunk(events.slice(start, end), signal);
+      delivered += result.delivered;
+      duplicates += result.duplicates;
+      rejected.push(...result.rejected);
+      start = end;
+    }
+    return { delivered, duplicates, rejected };
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.client.ping({}, { requestTimeout: 3000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.client.close();
+  }
+
+  private async deliverChunk(chunk: OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
+    let pending = chunk;
+    let delivered = 0;
+    let duplicates = 0;
+    const rejected: RejectedEvent[] = [];
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (signal.aborted) throw signal.reason;
+      let items: BulkResponseItem[];
+      try {
+        const body: string[] = [];
+        for (const event of pending) {
+          body.push(
+            JSON.stringify({
+              create: { _index: dailyIndex(this.options.indexPrefix, event.time), _id: event.uid },
+            }),
+            event.json,
+          );
+        }
+        // String entries are sent verbatim: each event is serialized once, shared with Kafka.
+        const response = await this.client.bulk({ body: body as never });
+        items = response.body.items;
+        this.options.onHealth?.('opensearch', true);
+      } catch (error) {
+        if (isAbortError(error)) throw error;
+        const status = statusOf(error);
+        const message = error instanceof Error ? error.message : String(error);
+        if (status !== undefined && !isRetryableStatus(status)) {
+          // A whole-request 4xx (e.g. 413 too large, 400 malformed) would repeat forever.
+          for (const event of pending)
+            rejected.push({ event, reason: `bulk ${status}: ${message}` });
+          return { delivered, duplicates, rejected };
+        }
+        this.options.onHealth?.('opensearch', false, message);
+        this.logger.warn({ err: error, attempt, events: pending.length }, 'bulk failed; retrying');
+        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+        continue;
+      }
+      const retry: OutboundEvent[] = [];
+      pending.forEach((event, i) => {
+        const item = items[i]?.create ?? items[i]?.index;
+        if (item === undefined) {
+          retry.push(event);
+        } else if (item.status === 200 || item.status === 201) {
+          delivered += 1;
+        } else if (item.status === 409) {
+          duplicates += 1;
+        } else if (isRetryableStatus(item.status)) {
+          retry.push(event);
+        } else {
+          rejected.push({ event, reason: describeItemError(item) });
+        }
+      });
+      if (retry.length > 0) {
+        this.logger.warn(
+          { attempt, retry: retry.length },
+          'bulk items throttled or failed; retrying',
+        );
+        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+      }
+      pending = retry;
+    }
+    return { delivered, duplicates, rejected };
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * An OCSF event as the sinks see it: serialized once, with the fields both sinks route on.
+ * Serializing once per event (not once per sink) is the cheapest way to send the same bytes to
+ * Kafka and OpenSearch, which the design requires (`_source` equals the Kafka payload).
+ */
+export interface OutboundEvent {
+  /** `metadata.uid`: Kafka `event-uid` header and OpenSearch `_id`. */
+  readonly uid: string;
+  /** Kafka key: the HSM id (`device.uid`), or the log stream for cluster-level records. */
+  readonly key: string;
+  /** Event time, epoch ms: picks the daily OpenSearch index, so a replay lands in the same one. */
+  readonly time: number;
+  readonly classUid: number;
+  /** The OCSF event as JSON (UTF-8). */
+  readonly json: string;
+}
+
+export const OCSF_VERSION = '1.1.0';
+
+interface OcsfLike {
+  readonly time: number;
+  readonly class_uid: number;
+  readonly metadata: { readonly uid: string };
+  readonly device?: { readonly uid?: string };
+}
+
+export function toOutboundEvent(event: OcsfLike, logStream: string): OutboundEvent {
+  return {
+    uid: event.metadata.uid,
+    key: event.device?.uid ?? logStream,
+    time: event.time,
+    classUid: event.class_uid,
+    json: JSON.stringify(event),
+  };
+}

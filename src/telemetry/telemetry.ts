@@ -1,0 +1,131 @@
+/**
+ * Observability wiring for the running forwarder: one metrics registry, the readiness checks
+ * behind `/readyz` (checkpoints loaded, CloudWatch reachable, each enabled sink reachable for
+ * longer than `http.readySinkDownMs` flips it), the HTTP server, and the adapters that turn the
+ * components' hooks (source, dispatcher, pipeline, sinks) into metrics.
+ */
+import type { Config } from '../config/load.js';
+import type { Batch } from '../pipeline/batch.js';
+import type { DispatchObserver } from '../pipeline/dispatcher.js';
+import type { PipelineObserver } from '../pipeline/pipeline.js';
+import type { TransformedBatch } from '../pipeline/transform-batch.js';
+import type { SourceMetrics } from '../source/source-metrics.js';
+import type { Sink, SinkHealthListener } from '../sink/sink.js';
+import { startHttpServer } from './http-server.js';
+import type { HttpServerHandle } from './http-server.js';
+import type { Logger } from './logger.js';
+import { createMetrics, deadLetterReason } from './metrics.js';
+import type { Metrics } from './metrics.js';
+import { Readiness, SinkHealth } from './readiness.js';
+import { createSourceMetrics } from './source-metrics-adapter.js';
+
+export interface Telemetry {
+  readonly metrics: Metrics;
+  readonly readiness: Readiness;
+  readonly sourceMetrics: SourceMetrics;
+  readonly dispatchObserver: DispatchObserver;
+  readonly pipelineObserver: PipelineObserver;
+  readonly sinkHealth: SinkHealthListener;
+  /** Probes each sink periodically, so an idle sink that goes away is noticed too. */
+  watchSinks(sinks: readonly Sink[]): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The bound HTTP port (after start). */
+  port(): number | undefined;
+}
+
+const SINK_PROBE_MS = 5000;
+
+export function createTelemetry(config: Config, logger: Logger): Telemetry {
+  const metrics = createMetrics();
+  const readiness = new Readiness();
+  const health = new SinkHealth({ downAfterMs: config.http.readySinkDownMs, metrics });
+  const cloudwatch = new SinkHealth({ downAfterMs: config.http.readySinkDownMs });
+  let server: HttpServerHandle | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+
+  readiness.set('checkpoints', false, 'not loaded yet');
+  cloudwatch.register('cloudwatch');
+  readiness.setProbe('cloudwatch', () => cloudwatch.check('cloudwatch'));
+
+  const base = createSourceMetrics(metrics);
+  const sourceMetrics: SourceMetrics = {
+    ...base,
+    apiCall(operation, outcome, durationMs) {
+      base.apiCall(operation, outcome, durationMs);
+      if (outcome === 'success' || outcome === 'not_found' || outcome === 'token_rejected') {
+        cloudwatch.markUp('cloudwatch');
+      } else if (outcome === 'retryable_error' || outcome === 'error') {
+        cloudwatch.markDown('cloudwatch', `${operation} failed`);
+      }
+    },
+    checkpointCommitted(stream) {
+      base.checkpointCommitted(stream);
+    },
+  };
+
+  const dispatchObserver: DispatchObserver = {
+    sinkResult(sink, result, seconds) {
+      metrics.recordsDelivered.inc({ sink }, result.delivered);
+      metrics.recordsDuplicate.inc({ sink }, result.duplicates);
+      metrics.sinkRequestDuration.observe({ sink }, seconds);
+    },
+    deadLettered(sink, count, _destination, reason) {
+      metrics.recordsDeadLettered.inc({ sink, reason: deadLetterReason(reason) }, count);
+    },
+  };
+
+  const pipelineObserver: PipelineObserver = {
+    transformed(batch: Batch, result: TransformedBatch) {
+      const labels = { log_group: batch.stream.logGroup };
+      metrics.recordsParsed.inc(labels, result.parsed);
+      metrics.recordsUnparseable.inc(labels, result.unparseable);
+      for (const [kind, count] of Object.entries(result.findings)) {
+        metrics.integrityFindings.inc({ kind }, count);
+      }
+    },
+    acknowledged(batch: Batch, result: TransformedBatch, now: number) {
+      metrics.batchLatency.observe((now - batch.readAt) / 1000);
+      for (const time of result.eventTimes) metrics.endToEndLag.observe((now - time) / 1000);
+    },
+  };
+
+  return {
+    metrics,
+    readiness,
+    sourceMetrics,
+    dispatchObserver,
+    pipelineObserver,
+    sinkHealth: health.listener,
+    watchSinks(sinks) {
+      health.attach(
+        readiness,
+        sinks.map((sink) => sink.name),
+      );
+      const probe = (): void => {
+        for (const sink of sinks) {
+          void sink
+            .ping()
+            .then((up) => health.listener(sink.name, up, up ? undefined : 'no answer'));
+        }
+      };
+      probeTimer = setInterval(probe, SINK_PROBE_MS);
+      probeTimer.unref();
+    },
+    async start() {
+      server = await startHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        registry: metrics.registry,
+        readiness,
+        logger,
+      });
+      logger.info({ port: server.port }, 'metrics and health endpoints listening');
+    },
+    async stop() {
+      clearInterval(probeTimer);
+      await server?.close();
+    },
+    port: () => server?.port,
+  };
+}

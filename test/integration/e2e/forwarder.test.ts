@@ -1,0 +1,316 @@
+/**
+ * End to end, against the real stack: the forwarder binary reads a simulated CloudHSM fleet from
+ * the CloudWatch Logs emulator and delivers it to the real Kafka broker and OpenSearch node,
+ * through crashes (SIGKILL), sink outages and a graceful stop (issue #5's acceptance).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { Client } from '@opensearch-project/opensearch';
+
+import { dailyIndex } from '../../../src/sink/opensearch-template.js';
+import { putRecords, writeStreams } from '../../../src/simulator/cloudwatch-writer.js';
+import { simulateFleet } from '../../../src/simulator/fleet.js';
+import type { Fleet } from '../../../src/simulator/fleet.js';
+import { sleep, startForwarder, waitFor } from '../support/forwarder-process.js';
+import type { ForwarderProcess } from '../support/forwarder-process.js';
+import { readTopic, topicEndOffsets } from '../support/kafka-reader.js';
+import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
+
+const env = stackEnv();
+const cloudwatch = new CloudWatchLogsClient({ endpoint: env.awsEndpoint, region: env.awsRegion });
+const opensearch = new Client({ node: env.opensearchUrl });
+const STACK = join(import.meta.dirname, '../../stack/stack.sh');
+
+interface Scenario {
+  readonly name: string;
+  readonly prefix: string;
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly indexPrefix: string;
+  readonly dir: string;
+  readonly env: Record<string, string>;
+}
+
+async function scenario(name: string): Promise<Scenario> {
+  const suffix = uniqueSuffix();
+  const dir = await mkdtemp(join(tmpdir(), `e2e-${name}-`));
+  const prefix = `/aws/cloudhsm/e2e-${name}-${suffix}/`;
+  const topic = `e2e-${name}-${suffix}`;
+  const dlqTopic = `e2e-${name}-${suffix}-dlq`;
+  const indexPrefix = `e2e-${name}-${suffix}`;
+  return {
+    name,
+    prefix,
+    topic,
+    dlqTopic,
+    indexPrefix,
+    dir,
+    env: {
+      LOG_GROUP_PREFIXES: prefix,
+      CHECKPOINT_DIR: join(dir, 'checkpoints'),
+      DEAD_LETTER_FILE: join(dir, 'dead-letter.ndjson'),
+      DEAD_LETTER_TOPIC: dlqTopic,
+      KAFKA_TOPIC: topic,
+      KAFKA_CREATE_TOPIC: 'true',
+      OPENSEARCH_INDEX_PREFIX: indexPrefix,
+      HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      START_POSITION: 'beginning',
+      POLL_MIN_INTERVAL_MS: '200',
+      POLL_MAX_INTERVAL_MS: '1000',
+      DISCOVERY_INTERVAL_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+      RATE_LIMIT_GET_LOG_EVENTS: '20',
+      ENRICHMENT_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+    },
+  };
+}
+
+async function openSearchCount(s: Scenario): Promise<number> {
+  try {
+    await opensearch.indices.refresh({ index: `${s.indexPrefix}-*` });
+    const result = await opensearch.count({ index: `${s.indexPrefix}-*` });
+    return result.body.count;
+  } catch {
+    return -1;
+  }
+}
+
+async function distinctIds(s: Scenario): Promise<number> {
+  const result = await opensearch.search({
+    index: `${s.indexPrefix}-*`,
+    body: {
+      size: 0,
+      aggs: { ids: { cardinality: { field: 'metadata.uid', precision_threshold: 40000 } } },
+    } as never,
+  });
+  const aggs = result.body.aggregations as { ids: { value: number } };
+  return aggs.ids.value;
+}
+
+async function untilDelivered(s: Scenario, expected: number, timeoutMs: number): Promise<void> {
+  await waitFor(
+    `${expected} documents in ${s.indexPrefix}-*`,
+    async () => (await openSearchCount(s)) >= expected,
+    timeoutMs,
+    1000,
+  );
+}
+
+async function stopGracefully(forwarder: ForwarderProcess, timeoutMs: number) {
+  forwarder.child.kill('SIGTERM');
+  const started = Date.now();
+  const result = await Promise.race([
+    forwarder.exited,
+    sleep(timeoutMs).then(() => ({ code: null, signal: null, timedOut: true as const })),
+  ]);
+  return { ...result, ms: Date.now() - started };
+}
+
+/** Kafka holds every record at least once and, per HSM, first occurrences in sequence order. */
+async function checkKafka(s: Scenario, fleet: Fleet): Promise<{ messages: number }> {
+  const messages = await readTopic(env.kafkaBrokers, s.topic);
+  const uids = new Set(messages.map((m) => m.uid));
+  assert.equal(uids.size, fleet.report.records, 'distinct event-uid headers = records written');
+  assert.ok(messages.length >= fleet.report.records);
+  const firstSeen = new Map<string, bigint[]>();
+  const seen = new Set<string>();
+  for (const m of [...messages].sort(
+    (a, b) => a.partition - b.partition || Number(a.offset - b.offset),
+  )) {
+    if (seen.has(m.uid)) continue;
+    seen.add(m.uid);
+    const sequence = (JSON.parse(m.value) as { metadata: { sequence?: number } }).metadata.sequence;
+    if (sequence === undefined || !m.key.startsWith('hsm-')) continue;
+    firstSeen.set(m.key, [...(firstSeen.get(m.key) ?? []), BigInt(sequence)]);
+  }
+  for (const [hsm, sequence] of firstSeen) {
+    const sorted = [...sequence].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    assert.deepEqual(sequence, sorted, `Kafka order of ${hsm} follows its sequence numbers`);
+  }
+  return { messages: messages.length };
+}
+
+function stack(...args: string[]): void {
+  const result = spawnSync('bash', [STACK, ...args], { encoding: 'utf8' });
+  assert.equal(result.status, 0, `stack ${args.join(' ')} failed:\n${result.stderr}`);
+}
+
+after(async () => {
+  await opensearch.close();
+  cloudwatch.destroy();
+});
+
+describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 900_000 }, () => {
+  it('delivers ~20,000 records exactly once to OpenSearch and at least once to Kafka through 5 SIGKILLs', async () => {
+    const s = await scenario('crash');
+    const fleet = simulateFleet({
+      clusters: 3,
+      hsmsPerCluster: 3,
+      recordsPerHsm: 2200,
+      certRecords: 200,
+      startMs: Date.now() - 3_600_000,
+      logGroupPrefix: s.prefix,
+    });
+    await writeStreams(cloudwatch, fleet.streams);
+    const expected = fleet.report.records;
+    assert.equal(expected, 20_000);
+
+    for (let kill = 1; kill <= 5; kill += 1) {
+      const forwarder = startForwarder(s.env);
+      await sleep(1500 + Math.floor(Math.random() * 3000));
+      forwarder.child.kill('SIGKILL');
+      await forwarder.exited;
+    }
+    const last = startForwarder(s.env);
+    await untilDelivered(s, expected, 300_000);
+    const stopped = await stopGracefully(last, 30_000);
+    assert.equal(stopped.code, 0, last.output());
+
+    assert.equal(await openSearchCount(s), expected, 'exactly one document per record');
+    assert.equal(await distinctIds(s), expected);
+    const kafka = await checkKafka(s, fleet);
+    console.log(
+      `crash test: ${expected} records, ${kafka.messages} Kafka messages after 5 SIGKILLs`,
+    );
+  });
+
+  for (const outage of ['kafka', 'opensearch'] as const) {
+    it(`loses nothing when ${outage} is stopped for 30 s mid-run, with bounded memory`, async () => {
+      const s = await scenario(`outage-${outage}`);
+      const fleet = simulateFleet({
+        clusters: 2,
+        hsmsPerCluster: 2,
+        recordsPerHsm: 2500,
+        startMs: Date.now() - 3_600_000,
+        logGroupPrefix: s.prefix,
+        seed: outage === 'kafka' ? 7 : 11,
+      });
+      const [first, ...rest] = fleet.streams;
+      assert.ok(first !== undefined);
+      // Half of the records now; the rest arrive during the outage.
+      await writeStreams(cloudwatch, [{ ...first, records: first.records.slice(0, 1000) }]);
+      const forwarder = startForwarder({ ...s.env, MAX_IN_FLIGHT_EVENTS: '5000' });
+      await untilDelivered(s, 1, 60_000);
+      stack('down', outage);
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, forwarder.rss())), 250);
+      const before = forwarder.rss();
+      await putRecords(cloudwatch, first.logGroup, first.logStream, first.records.slice(1000));
+      await writeStreams(cloudwatch, rest);
+      await sleep(30_000);
+      const duringOutage = peak;
+      stack('up', outage);
+      await untilDelivered(s, fleet.report.records, 300_000);
+      clearInterval(sampler);
+      const stopped = await stopGracefully(forwarder, 30_000);
+      assert.equal(stopped.code, 0, forwarder.output());
+      assert.equal(await openSearchCount(s), fleet.report.records);
+      await checkKafka(s, fleet);
+      console.log(
+        `${outage} outage: ${fleet.report.records} records; RSS before ${(before / 2 ** 20).toFixed(0)} MiB, ` +
+          `peak during the 30 s outage ${(duringOutage / 2 ** 20).toFixed(0)} MiB, overall peak ${(peak / 2 ** 20).toFixed(0)} MiB`,
+      );
+      // Backpressure bounds memory: the outage must not buffer the whole backlog.
+      assert.ok(duringOutage < before + 150 * 2 ** 20, 'resident memory stays bounded');
+    });
+  }
+
+  it('dead-letters a document OpenSearch rejects permanently and delivers the rest', async () => {
+    const s = await scenario('dlq');
+    const now = Date.now();
+    const fleet = simulateFleet({
+      clusters: 1,
+      hsmsPerCluster: 1,
+      recordsPerHsm: 50,
+      startMs: now - 3_600_000,
+      logGroupPrefix: s.prefix,
+    });
+    // One more record two days earlier, into an index whose mapping makes it unindexable.
+    const [stream] = fleet.streams;
+    assert.ok(stream !== undefined);
+    const odd = simulateFleet({
+      clusters: 1,
+      hsmsPerCluster: 1,
+      recordsPerHsm: 1,
+      startMs: now - 2 * 86_400_000,
+      seed: 99,
+    }).streams[0]?.records[0];
+    assert.ok(odd !== undefined);
+    const oddIndex = dailyIndex(s.indexPrefix, odd.timestamp);
+    await opensearch.indices.create({
+      index: oddIndex,
+      body: { mappings: { properties: { metadata: { properties: { uid: { type: 'long' } } } } } },
+    });
+    await writeStreams(cloudwatch, [{ ...stream, records: [odd, ...stream.records] }]);
+
+    const forwarder = startForwarder(s.env);
+    await untilDelivered(s, 50, 120_000);
+    await waitFor(
+      'the dead-letter entry',
+      async () => (await topicEndOffsets(env.kafkaBrokers, s.dlqTopic).catch(() => 0)) >= 1,
+      60_000,
+    );
+    // The checkpoint moved past everything, the rejected record included.
+    await waitFor(
+      'the checkpoint to reach the last record',
+      async () => {
+        const files = await readdir(s.env.CHECKPOINT_DIR ?? '').catch(() => []);
+        for (const file of files.filter((f) => f.endsWith('.json'))) {
+          const record = JSON.parse(
+            await readFile(join(s.env.CHECKPOINT_DIR ?? '', file), 'utf8'),
+          ) as {
+            lastEventTimestamp: number;
+          };
+          if (record.lastEventTimestamp === stream.records.at(-1)?.timestamp) return true;
+        }
+        return false;
+      },
+      30_000,
+    );
+    const stopped = await stopGracefully(forwarder, 30_000);
+    assert.equal(stopped.code, 0);
+    const [entry] = await readTopic(env.kafkaBrokers, s.dlqTopic);
+    const parsed = JSON.parse(entry?.value ?? '{}') as {
+      sink: string;
+      reason: string;
+      event: { raw_data: string };
+    };
+    assert.equal(parsed.sink, 'opensearch');
+    assert.match(parsed.reason, /parsing_exception|failed to parse/);
+    assert.equal(parsed.event.raw_data, odd.message);
+    assert.equal(await openSearchCount(s), 50);
+  });
+
+  it('stops on SIGTERM within the deadline and re-reads nothing acknowledged on restart', async () => {
+    const s = await scenario('sigterm');
+    const fleet = simulateFleet({
+      clusters: 2,
+      hsmsPerCluster: 2,
+      recordsPerHsm: 2000,
+      startMs: Date.now() - 3_600_000,
+      logGroupPrefix: s.prefix,
+    });
+    await writeStreams(cloudwatch, fleet.streams);
+    const first = startForwarder(s.env);
+    await untilDelivered(s, 1, 60_000);
+    await sleep(500);
+    const stopped = await stopGracefully(first, 20_000);
+    assert.equal(stopped.code, 0, `exit code 0 within the deadline (${stopped.ms} ms)`);
+    const afterStop = await topicEndOffsets(env.kafkaBrokers, s.topic);
+    assert.ok(afterStop < fleet.report.records, 'stopped mid-run');
+
+    const second = startForwarder(s.env);
+    await untilDelivered(s, fleet.report.records, 300_000);
+    assert.equal((await stopGracefully(second, 30_000)).code, 0);
+    // Nothing acknowledged before the stop was sent again: exactly one Kafka message per record.
+    assert.equal(await topicEndOffsets(env.kafkaBrokers, s.topic), fleet.report.records);
+    await checkKafka(s, fleet);
+  });
+});
