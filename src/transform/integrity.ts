@@ -141,6 +141,12 @@ export class IntegrityTracker {
       return [{ ...base, kind: 'reboot', ...previous, sequenceRestarted: seq === 0n }];
     }
     if (reboot < state.reboot) {
+      // Reported once, then the lower counter becomes the baseline: otherwise every later record
+      // of the stream would repeat the same finding and flood the SOC with one alert per record.
+      state.reboot = reboot;
+      state.last = seq;
+      state.recent.clear();
+      state.recent.set(seq, hash);
       return [{ ...base, kind: 'regression', reason: 'reboot_counter_decreased', ...previous }];
     }
     if (seq > state.last) {

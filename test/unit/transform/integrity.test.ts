@@ -64,8 +64,8 @@ describe('IntegrityTracker', () => {
       rec(6, 0x107, 'mallory'), // conflicting duplicate
       rec(0, 0x108), // reboot, sequence restarts
       rec(1, 0x108),
-      rec(0, 0x107), // regression: reboot counter went back
-      rec(5, 0x108), // gap after reboot
+      rec(0, 0x107), // regression: reboot counter went back (becomes the baseline)
+      rec(5, 0x108), // counter up again: a reboot, from the new baseline
       rec(3, 0x108), // regression: lower sequence not in the window
     ]);
     const base = { streamKey: KEY };
@@ -109,9 +109,10 @@ describe('IntegrityTracker', () => {
         ...base,
         rebootCounter: '0x108',
         sequence: '0x5',
-        kind: 'gap',
-        expected: '0x2',
-        missing: '3',
+        kind: 'reboot',
+        previousRebootCounter: '0x107',
+        previousSequence: '0x0',
+        sequenceRestarted: false,
       },
       {
         ...base,
@@ -127,6 +128,15 @@ describe('IntegrityTracker', () => {
     assert.ok(conflict?.kind === 'conflicting_duplicate');
     assert.match(conflict.hash, /^[0-9a-f]{16}$/);
     assert.notEqual(conflict.hash, conflict.previousHash);
+  });
+
+  it('reports a reboot counter that went back once, not once per later record', () => {
+    const tracker = new IntegrityTracker();
+    const findings = run(tracker, [rec(7, 0x108), rec(0, 0x107), rec(1, 0x107), rec(2, 0x107)]);
+    assert.deepEqual(
+      findings.map((f) => f.kind),
+      ['regression'],
+    );
   });
 
   it('keeps streams independent', () => {
