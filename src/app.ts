@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { STSClient } from '@aws-sdk/client-sts';
+
 import { FileCheckpointStore } from './checkpoint/file-store.js';
 import type { Config } from './config/load.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
@@ -22,6 +24,16 @@ import { childLogger } from './telemetry/logger.js';
 import type { Logger } from './telemetry/logger.js';
 import { createTelemetry } from './telemetry/telemetry.js';
 import type { Telemetry } from './telemetry/telemetry.js';
+
+import {
+  createCallerIdentityPort,
+  createCloudHsmClient,
+  createCloudHsmPort,
+} from './enrichment/cloudhsm-port.js';
+import { MetadataProvider } from './enrichment/metadata-provider.js';
+import type { EventEnricher } from './pipeline/transform-batch.js';
+import { ActorInference } from './transform/actor-inference.js';
+import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { UsageError } from './util/errors.js';
 
@@ -177,6 +189,41 @@ export function createApp(config: Config, logger: Logger): App {
     },
   });
 
+  const labels = config.enrichment.labels;
+  const labelList = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
+  let metadata: MetadataProvider | undefined;
+  let enricher: () => EventEnricher;
+  if (config.enrichment.enabled) {
+    const region = config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
+    const endpoint = config.aws.endpoint ?? undefined;
+    const provider = new MetadataProvider({
+      port: createCloudHsmPort(
+        createCloudHsmClient({ region, ...(endpoint === undefined ? {} : { endpoint }) }),
+      ),
+      region,
+      ...(config.aws.accountId === null
+        ? {
+            identity: createCallerIdentityPort(
+              new STSClient({ region, ...(endpoint === undefined ? {} : { endpoint }) }),
+            ),
+          }
+        : { accountId: config.aws.accountId }),
+      labels,
+      refreshIntervalMs: config.enrichment.refreshIntervalMs,
+      logger: log('enrichment'),
+      onRefresh: (outcome) => telemetry.metrics.enrichmentRefreshes.inc({ outcome }),
+    });
+    metadata = provider;
+    // One snapshot per batch: cheap, and every event of a batch sees the same metadata.
+    enricher = () => {
+      const snapshot = provider.snapshot();
+      return (event) => enrichEvent(event, snapshot, { labels });
+    };
+  } else {
+    enricher = () =>
+      labelList.length === 0 ? (event) => event : (event) => withLabels(event, labelList);
+  }
+
   const context = {
     ...(config.aws.region === null ? {} : { region: config.aws.region }),
     ...(config.aws.accountId === null ? {} : { accountId: config.aws.accountId }),
@@ -190,7 +237,9 @@ export function createApp(config: Config, logger: Logger): App {
       logger: log('dispatcher'),
     }),
     tracker: new IntegrityTracker(),
+    actors: new ActorInference(),
     context,
+    enricher,
     observer: telemetry.pipelineObserver,
     logger: log('pipeline'),
     onFatal: () => {
@@ -206,11 +255,14 @@ export function createApp(config: Config, logger: Logger): App {
       await deadLetter.start();
       for (const sink of sinks) await sink.start();
       telemetry.watchSinks(sinks);
+      // Never blocks delivery: a failed first refresh leaves events marked as not enriched.
+      await metadata?.start();
       await pipeline.start();
       telemetry.readiness.set('checkpoints', true);
     },
     async stop() {
       const drained = await pipeline.stop(config.pipeline.shutdownTimeoutMs);
+      await metadata?.stop();
       for (const sink of sinks) await sink.stop();
       await deadLetter.stop();
       await telemetry.stop();

@@ -11,6 +11,7 @@ import { isAbortError, systemClock } from '../source/clock.js';
 import type { Clock } from '../source/clock.js';
 import { noopLogger } from '../source/logger.js';
 import type { SourceLogger } from '../source/logger.js';
+import type { ActorInference, ActorStreamState } from '../transform/actor-inference.js';
 import type { IntegrityTracker, StreamIntegrityState } from '../transform/integrity.js';
 import type { NormalizeContext } from '../transform/normalize.js';
 import type { Batch } from './batch.js';
@@ -27,8 +28,10 @@ export interface PipelineOptions {
   readonly source: CloudWatchSource;
   readonly dispatcher: Dispatcher;
   readonly tracker: IntegrityTracker;
+  readonly actors?: ActorInference;
   readonly context: NormalizeContext | (() => NormalizeContext);
-  readonly enrich?: EventEnricher;
+  /** Called once per batch: returns the enrichment step for it (e.g. over a metadata snapshot). */
+  readonly enricher?: () => EventEnricher;
   readonly observer?: PipelineObserver;
   readonly clock?: Clock;
   readonly logger?: SourceLogger;
@@ -36,8 +39,17 @@ export interface PipelineOptions {
   readonly onFatal?: (error: unknown) => void;
 }
 
+/**
+ * Per-stream transform state saved in the checkpoint's opaque `integrity` field, as of the end of
+ * the committed batch, so a restart neither re-reports findings nor forgets who is logged in.
+ */
+interface SavedTransformState {
+  readonly integrity?: StreamIntegrityState;
+  readonly actor?: ActorStreamState;
+}
+
 function isIntegrityState(value: unknown): value is StreamIntegrityState {
-  const state = value as Partial<StreamIntegrityState> | null;
+  const state = value as Partial<StreamIntegrityState> | null | undefined;
   return (
     typeof state?.rebootCounter === 'string' &&
     typeof state.lastSequence === 'string' &&
@@ -92,13 +104,24 @@ export class Pipeline {
 
   private onBatch(batch: Batch): void {
     const key = streamKeyOf(batch.stream);
-    this.seedIntegrity(batch, key);
+    this.seedState(batch, key);
     const context =
       typeof this.options.context === 'function' ? this.options.context() : this.options.context;
-    const result = transformBatch(batch, this.options.tracker, context, this.options.enrich);
+    const result = transformBatch(
+      batch,
+      {
+        integrity: this.options.tracker,
+        ...(this.options.actors === undefined ? {} : { actors: this.options.actors }),
+      },
+      context,
+      this.options.enricher?.(),
+    );
     this.options.observer?.transformed(batch, result);
-    const integrity = this.options.tracker.snapshot(key) as JsonValue | undefined;
-    const work = this.deliver(batch, result, integrity);
+    const saved: SavedTransformState = {
+      ...this.optional('integrity', this.options.tracker.snapshot(key)),
+      ...this.optional('actor', this.options.actors?.snapshot(key)),
+    };
+    const work = this.deliver(batch, result, saved as unknown as JsonValue);
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
@@ -125,16 +148,21 @@ export class Pipeline {
     }
   }
 
-  /** Restores a stream's integrity state from its checkpoint before its first batch. */
-  private seedIntegrity(batch: Batch, key: string): void {
+  private optional<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
+    return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
+  }
+
+  /** Restores a stream's transform state from its checkpoint before its first batch. */
+  private seedState(batch: Batch, key: string): void {
     if (this.seeded.has(key)) return;
     this.seeded.add(key);
-    const saved = this.options.source.checkpointOf(batch.stream)?.integrity;
-    if (!isIntegrityState(saved)) return;
+    const saved = this.options.source.checkpointOf(batch.stream)?.integrity as
+      SavedTransformState | null | undefined;
     try {
-      this.options.tracker.restore(key, saved);
+      if (isIntegrityState(saved?.integrity)) this.options.tracker.restore(key, saved.integrity);
+      if (saved?.actor !== undefined) this.options.actors?.restore(key, saved.actor);
     } catch (error) {
-      this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable integrity state');
+      this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable transform state');
     }
   }
 }

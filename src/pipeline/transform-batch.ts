@@ -6,6 +6,7 @@
  */
 import { toOutboundEvent } from '../sink/outbound-event.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
+import type { ActorInference } from '../transform/actor-inference.js';
 import type { IntegrityFindingKind, IntegrityTracker } from '../transform/integrity.js';
 import { findingToEvent, streamKeyOf } from '../transform/integrity.js';
 import { normalize } from '../transform/normalize.js';
@@ -26,12 +27,19 @@ export interface TransformedBatch {
 /** Post-normalization step (enrichment); identity when enrichment is off. */
 export type EventEnricher = (event: OcsfEvent) => OcsfEvent;
 
+export interface TransformState {
+  readonly integrity: IntegrityTracker;
+  /** Optional: infers the acting user from the logins before an event (marked as inferred). */
+  readonly actors?: ActorInference;
+}
+
 export function transformBatch(
   batch: Batch,
-  tracker: IntegrityTracker,
+  state: TransformState,
   context: NormalizeContext,
   enrich: EventEnricher = (event) => event,
 ): TransformedBatch {
+  const { integrity: tracker, actors } = state;
   const events: OutboundEvent[] = [];
   const eventTimes: number[] = [];
   const findings: Partial<Record<IntegrityFindingKind, number>> = {};
@@ -47,7 +55,8 @@ export function transformBatch(
     };
     const parsed = parseRecord(raw.message);
     if (parsed.kind === 'unparseable') unparseable += 1;
-    const event = enrich(normalize(record, parsed, context));
+    const enriched = enrich(normalize(record, parsed, context));
+    const event = actors === undefined ? enriched : actors.observe(enriched);
     events.push(toOutboundEvent(event, logStream));
     eventTimes.push(event.time);
     for (const finding of tracker.observe(record, parsed)) {
