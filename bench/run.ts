@@ -4,6 +4,11 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<() => Prom
     describe: 'parse + normalize + JSON.stringify throughput on one core',
     load: () => import('./parse-bench.js').then((m) => m.runParseBench),
   },
+  e2e: {
+    describe:
+      "records/s delivered to Kafka and OpenSearch vs. each sink's raw ceiling (needs the stack)",
+    load: () => import('./e2e-bench.js').then((m) => m.runE2eBench),
+  },
 };
 
 function usage(): string {
