@@ -16,7 +16,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { writeStreams } from '../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../src/simulator/fleet.js';
 import type { LatestItem } from '../src/simulator/fleet.js';
-import { METRIC_DOCS, METRIC_PREFIX } from '../src/telemetry/metrics.js';
+import { METRIC_DOCS } from '../src/telemetry/metrics.js';
 
 const INDEX_PREFIX = 'cloudhsm-audit-ocsf';
 const INDEX = `${INDEX_PREFIX}-*`;
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   say();
 
   const metrics = await (await fetch(`http://127.0.0.1:${HTTP_PORT}/metrics`)).text();
-  const missing = METRIC_DOCS.filter((doc) => !metrics.includes(`${METRIC_PREFIX}${doc.name}`));
+  const missing = METRIC_DOCS.filter((doc) => !metrics.includes(`\n${doc.name}`));
   const ready = await fetch(`http://127.0.0.1:${HTTP_PORT}/readyz`);
   say(
     `== /metrics exposes ${METRIC_DOCS.length - missing.length}/${METRIC_DOCS.length} documented metrics; ` +

@@ -64,7 +64,13 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       metrics.sourceDuplicatesSkipped.inc({ log_group: stream.logGroup }, count);
     },
     streamDiscovered(stream) {
-      metrics.streamsDiscovered.inc({ log_group: stream.logGroup });
+      const labels = { log_group: stream.logGroup };
+      metrics.streamsDiscovered.inc(labels);
+      // Zero series for the cluster's rare events, so dashboards and alerts see 0, not "no data".
+      metrics.tokenRejections.inc(labels, 0);
+      metrics.sourceDuplicatesSkipped.inc(labels, 0);
+      metrics.streamsRetired.inc(labels, 0);
+      metrics.recordsRead.inc(labels, 0);
     },
     streamRetired(stream) {
       metrics.streamsRetired.inc({ log_group: stream.logGroup });
