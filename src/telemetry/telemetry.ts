@@ -34,8 +34,6 @@ export interface Telemetry {
   port(): number | undefined;
 }
 
-const SINK_PROBE_MS = 5000;
-
 export function createTelemetry(config: Config, logger: Logger): Telemetry {
   const metrics = createMetrics();
   const readiness = new Readiness();
@@ -109,7 +107,9 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
             .then((up) => health.listener(sink.name, up, up ? undefined : 'no answer'));
         }
       };
-      probeTimer = setInterval(probe, SINK_PROBE_MS);
+      // Often enough that readiness flips soon after the configured down time, at most every 5 s.
+      const every = Math.min(5000, Math.max(500, Math.floor(config.http.readySinkDownMs / 4)));
+      probeTimer = setInterval(probe, every);
       probeTimer.unref();
     },
     async start() {

@@ -339,3 +339,51 @@ describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 900_00
     await checkKafka(s, fleet);
   });
 });
+
+describe('readiness follows sink health (/readyz)', { timeout: 300_000 }, () => {
+  it('turns not-ready within the configured time when OpenSearch stops, and ready when it returns', async () => {
+    const s = await scenario('ready');
+    const port = s.env.HTTP_PORT ?? '';
+    const forwarder = startForwarder({ ...s.env, READY_SINK_DOWN_MS: '3000' });
+    const readyz = async (): Promise<number> => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status;
+      } catch {
+        return 0;
+      }
+    };
+    try {
+      await waitFor('/readyz 200 after start-up', async () => (await readyz()) === 200, 60_000);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /cloudhsm_forwarder_sink_up\{sink="opensearch"\} 1/);
+      stack('down', 'opensearch');
+      const stoppedAt = Date.now();
+      // Down for longer than READY_SINK_DOWN_MS, noticed by the periodic sink probe (every 750 ms).
+      await waitFor(
+        '/readyz 503 with OpenSearch down',
+        async () => (await readyz()) === 503,
+        20_000,
+      );
+      const notReadyAfter = Date.now() - stoppedAt;
+      const body = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as {
+        checks: { name: string; ok: boolean }[];
+      };
+      assert.deepEqual(
+        body.checks.filter((c) => !c.ok).map((c) => c.name),
+        ['sink:opensearch'],
+      );
+      stack('up', 'opensearch');
+      await waitFor(
+        '/readyz 200 with OpenSearch back',
+        async () => (await readyz()) === 200,
+        60_000,
+      );
+      console.log(
+        `readiness: not ready ${notReadyAfter} ms after OpenSearch stopped (READY_SINK_DOWN_MS=3000, probe every 750 ms)`,
+      );
+    } finally {
+      forwarder.child.kill('SIGTERM');
+      await forwarder.exited;
+    }
+  });
+});
