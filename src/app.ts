@@ -113,6 +113,7 @@ export function createApp(config: Config, logger: Logger): App {
     const client = createOpenSearchClient({
       url: config.opensearch.url,
       requestTimeoutMs: config.opensearch.requestTimeoutMs,
+      compression: config.opensearch.compression,
       rejectUnauthorized: config.opensearch.tls.rejectUnauthorized,
       ...(ca === undefined ? {} : { ca }),
       ...(config.opensearch.username === null || config.opensearch.password === null

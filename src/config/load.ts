@@ -98,6 +98,7 @@ export interface Config {
       readonly region: string | null;
     };
     readonly bulkMaxDocs: number;
+    readonly compression: KafkaCompression;
     readonly requestTimeoutMs: number;
   };
   readonly deadLetter: { readonly topic: string; readonly file: string };
@@ -464,6 +465,7 @@ function resolveConfig(raw: RawConfig, ctx: Context): Config {
         region: sigv4Region,
       },
       bulkMaxDocs: opensearch.bulkMaxDocs,
+      compression: opensearch.compression,
       requestTimeoutMs: opensearch.requestTimeoutMs,
     },
     deadLetter: { ...raw.deadLetter },

@@ -71,6 +71,7 @@ export interface RawConfig {
     tls: { caFile: string; rejectUnauthorized: boolean };
     sigv4: { enabled: boolean; service: Sigv4Service; region: string };
     bulkMaxDocs: number;
+    compression: KafkaCompression;
     requestTimeoutMs: number;
   };
   deadLetter: { topic: string; file: string };
@@ -394,6 +395,15 @@ export const schema: convict.Schema<RawConfig> = {
         default: '',
         env: 'OPENSEARCH_SIGV4_REGION',
       },
+    },
+    compression: {
+      doc:
+        'Compression of _bulk request bodies. gzip saves bandwidth to a remote domain but costs ' +
+        'CPU on both ends; on a fast network none is faster.',
+      format: 'fwd-enum',
+      values: KAFKA_COMPRESSIONS,
+      default: 'none',
+      env: 'OPENSEARCH_COMPRESSION',
     },
     bulkMaxDocs: {
       doc: 'Maximum documents per _bulk request.',

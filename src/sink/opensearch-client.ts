@@ -19,6 +19,8 @@ export interface OpenSearchClientOptions {
   readonly rejectUnauthorized?: boolean;
   readonly sigv4?: { readonly region: string; readonly service: 'es' | 'aoss' };
   readonly requestTimeoutMs?: number;
+  /** gzip request bodies: less bandwidth, more CPU (measured: 2x slower on a 2-core loopback). */
+  readonly compression?: 'none' | 'gzip';
 }
 
 export function createOpenSearchClient(options: OpenSearchClientOptions): Client {
@@ -26,8 +28,8 @@ export function createOpenSearchClient(options: OpenSearchClientOptions): Client
     node: options.url,
     maxRetries: 0,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    compression: 'gzip',
   };
+  if (options.compression === 'gzip') clientOptions.compression = 'gzip';
   if (options.username !== undefined && options.password !== undefined) {
     clientOptions.auth = { username: options.username, password: options.password };
   }

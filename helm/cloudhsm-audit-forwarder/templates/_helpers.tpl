@@ -185,6 +185,7 @@ No secret value ever lands here, only the paths of the mounted secret files.
     "tls" $osTls
     "sigv4" $os.sigv4
     "bulkMaxDocs" $os.bulkMaxDocs
+    "compression" $os.compression
     "requestTimeoutMs" $os.requestTimeoutMs)
   "deadLetter" (dict "topic" $v.deadLetter.topic "file" (include "cafwd.deadLetterFile" .))
   "enrichment" $v.enrichment
