@@ -13,8 +13,9 @@
  * What is reported, per stream (`<log group>:<log stream>`), comparing with the last record:
  * - `gap`: same reboot counter, sequence > last + 1 (records missing: possible loss/tampering);
  * - `reboot`: higher reboot counter (the HSM rebooted; the sequence normally restarts at 0x0);
- * - `regression`: lower reboot counter, or a lower sequence under the same counter that is not
- *   in the recent window (the state is not moved backwards by it);
+ * - `regression`: lower reboot counter (reported once, then the new counter is the baseline, so
+ *   later records do not repeat it), or a lower sequence under the same counter that is not in
+ *   the recent window (the state is not moved backwards by that one);
  * - `duplicate`: a sequence seen recently with the same text (re-delivery; informational);
  * - `conflicting_duplicate`: a sequence seen recently with different text.
  * The first record of a stream produces nothing, whatever its sequence: a stream whose earliest
