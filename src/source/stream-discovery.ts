@@ -188,43 +188,43 @@ export class StreamDiscovery {
     };
   }
 
-  private async listGroups(prefix: string, signal: AbortSignal): Promise<string[]> {
-    const names: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const page = await retryingCall(
-        this.context(),
-        'DescribeLogGroups',
-        () =>
-          this.deps.port.describeLogGroups(
-            { logGroupNamePrefix: prefix, nextToken: token, limit: 50 },
-            signal,
-          ),
-        { attempts: this.attempts, signal },
+  private listGroups(prefix: string, signal: AbortSignal): Promise<string[]> {
+    return this.paginate('DescribeLogGroups', signal, async (nextToken) => {
+      const page = await this.deps.port.describeLogGroups(
+        { logGroupNamePrefix: prefix, nextToken, limit: 50 },
+        signal,
       );
-      names.push(...page.logGroupNames);
-      nextToken = page.nextToken === token ? undefined : page.nextToken;
-    } while (nextToken !== undefined);
-    return names;
+      return { names: page.logGroupNames, nextToken: page.nextToken };
+    });
   }
 
-  private async listStreams(group: string, signal: AbortSignal): Promise<string[]> {
+  private listStreams(group: string, signal: AbortSignal): Promise<string[]> {
+    return this.paginate('DescribeLogStreams', signal, async (nextToken) => {
+      const page = await this.deps.port.describeLogStreams(
+        { logGroupName: group, nextToken, limit: 50 },
+        signal,
+      );
+      return { names: page.logStreamNames, nextToken: page.nextToken };
+    });
+  }
+
+  /** Follows `nextToken` to the last page (a repeated token also ends it), retrying each call. */
+  private async paginate(
+    operation: 'DescribeLogGroups' | 'DescribeLogStreams',
+    signal: AbortSignal,
+    call: (
+      nextToken: string | undefined,
+    ) => Promise<{ names: readonly string[]; nextToken?: string | undefined }>,
+  ): Promise<string[]> {
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const page = await retryingCall(
-        this.context(),
-        'DescribeLogStreams',
-        () =>
-          this.deps.port.describeLogStreams(
-            { logGroupName: group, nextToken: token, limit: 50 },
-            signal,
-          ),
-        { attempts: this.attempts, signal },
-      );
-      names.push(...page.logStreamNames);
+      const page = await retryingCall(this.context(), operation, () => call(token), {
+        attempts: this.attempts,
+        signal,
+      });
+      names.push(...page.names);
       nextToken = page.nextToken === token ? undefined : page.nextToken;
     } while (nextToken !== undefined);
     return names;
