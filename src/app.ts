@@ -196,7 +196,7 @@ export function createApp(config: Config, logger: Logger): App {
   let enricher: () => EventEnricher;
   if (config.enrichment.enabled) {
     const region = config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
-    const endpoint = config.aws.endpoint ?? undefined;
+    const endpoint = config.enrichment.endpoint ?? undefined;
     const provider = new MetadataProvider({
       port: createCloudHsmPort(
         createCloudHsmClient({ region, ...(endpoint === undefined ? {} : { endpoint }) }),

@@ -51,7 +51,7 @@ install_if_needed() {
     echo "dependencies up to date"
     return 0
   fi
-  npm ci --no-audit --no-fund
+  npm ci --no-audit --no-fund --prefer-offline
 }
 
 started_stack=0

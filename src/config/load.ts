@@ -104,6 +104,8 @@ export interface Config {
   readonly deadLetter: { readonly topic: string; readonly file: string };
   readonly enrichment: {
     readonly enabled: boolean;
+    /** Resolved: enrichment.endpoint, else aws.endpoint, else null (SDK default). */
+    readonly endpoint: string | null;
     readonly refreshIntervalMs: number;
     readonly labels: Readonly<Record<string, string>>;
   };
@@ -469,7 +471,11 @@ function resolveConfig(raw: RawConfig, ctx: Context): Config {
       requestTimeoutMs: opensearch.requestTimeoutMs,
     },
     deadLetter: { ...raw.deadLetter },
-    enrichment: { ...raw.enrichment, labels: { ...raw.enrichment.labels } },
+    enrichment: {
+      ...raw.enrichment,
+      endpoint: optional(raw.enrichment.endpoint) ?? optional(raw.aws.endpoint),
+      labels: { ...raw.enrichment.labels },
+    },
     http: { ...raw.http },
     log: { ...raw.log },
   };

@@ -75,7 +75,12 @@ export interface RawConfig {
     requestTimeoutMs: number;
   };
   deadLetter: { topic: string; file: string };
-  enrichment: { enabled: boolean; refreshIntervalMs: number; labels: Record<string, string> };
+  enrichment: {
+    enabled: boolean;
+    endpoint: string;
+    refreshIntervalMs: number;
+    labels: Record<string, string>;
+  };
   http: { host: string; port: number; readySinkDownMs: number };
   log: { level: LogLevel; pretty: boolean };
 }
@@ -441,6 +446,14 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'fwd-boolean',
       default: true,
       env: 'ENRICHMENT_ENABLED',
+    },
+    endpoint: {
+      doc:
+        'CloudHSM v2 and STS API endpoint for enrichment (a VPC endpoint, or an emulator); ' +
+        'empty: aws.endpoint, else the SDK default.',
+      format: 'fwd-string',
+      default: '',
+      env: 'ENRICHMENT_ENDPOINT_URL',
     },
     refreshIntervalMs: ms(
       'Interval between refreshes of the cluster metadata (ms).',

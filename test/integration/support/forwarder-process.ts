@@ -18,8 +18,11 @@ export interface ForwarderProcess {
   rss(): number;
 }
 
-export function startForwarder(env: Record<string, string>): ForwarderProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run'], {
+export function startForwarder(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): ForwarderProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
