@@ -181,6 +181,7 @@ export function createApp(config: Config, logger: Logger): App {
     },
     backpressure: {
       maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
+      maxInFlightBatches: config.pipeline.maxInFlightBatches,
       maxInFlightEvents: config.pipeline.maxInFlightEvents,
     },
     rateLimits: {

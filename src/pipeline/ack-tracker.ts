@@ -5,6 +5,8 @@ import { streamKey, type Batch, type StreamRef } from './batch.js';
 export interface AckTrackerOptions {
   /** Un-acked batches (plus pending reads) per stream. @default 4 */
   readonly maxInFlightBatchesPerStream?: number;
+  /** Un-acked batches (plus pending reads) over all streams. @default 64 */
+  readonly maxInFlightBatches?: number;
   /** Un-acked events over all streams, counting reserved page capacity. @default 50000 */
   readonly maxInFlightEvents?: number;
 }
@@ -47,15 +49,19 @@ interface Waiter {
  */
 export class AckTracker {
   readonly maxInFlightBatchesPerStream: number;
+  readonly maxInFlightBatches: number;
   readonly maxInFlightEvents: number;
   private readonly streams = new Map<string, StreamState>();
   private readonly waiters: Waiter[] = [];
   private events = 0;
   private batches = 0;
+  /** Granted reservations not yet registered or released (pending reads), all streams. */
+  private reservations = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: AckTrackerOptions = {}) {
     this.maxInFlightBatchesPerStream = Math.max(1, options.maxInFlightBatchesPerStream ?? 4);
+    this.maxInFlightBatches = Math.max(1, options.maxInFlightBatches ?? 64);
     this.maxInFlightEvents = Math.max(1, options.maxInFlightEvents ?? 50_000);
   }
 
@@ -176,12 +182,14 @@ export class AckTracker {
   private grant(key: string, size: number): Reservation {
     const state = this.streamState(key);
     state.reserved += 1;
+    this.reservations += 1;
     this.events += size;
     let open = true;
     const close = (): void => {
       if (!open) throw new Error('reservation already used');
       open = false;
       state.reserved -= 1;
+      this.reservations -= 1;
       this.events -= size;
     };
     return {
@@ -213,8 +221,9 @@ export class AckTracker {
         i += 1;
         continue;
       }
-      // Global budget is strictly first-come first-served so that large reservations are not
+      // Global budgets are strictly first-come first-served so that large reservations are not
       // starved by a stream of small ones.
+      if (this.batches + this.reservations >= this.maxInFlightBatches) return;
       if (this.events + waiter.events > this.maxInFlightEvents) return;
       this.waiters.splice(i, 1);
       waiter.cleanup();

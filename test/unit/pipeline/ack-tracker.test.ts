@@ -119,6 +119,32 @@ describe('AckTracker', () => {
     assert.equal(granted, true);
   });
 
+  it('bounds batches globally, counting pending reads, until an ack', async () => {
+    const tracker = new AckTracker({ maxInFlightBatches: 2, maxInFlightBatchesPerStream: 4 });
+    const a1 = await read(tracker, batch(A, 1));
+    const pending = await tracker.reserve(B, 10);
+    let granted = false;
+    const third = tracker.reserve(A, 10).then((r) => {
+      granted = true;
+      return r;
+    });
+    await tick();
+    assert.equal(granted, false, 'one batch and one pending read fill a budget of 2');
+    pending.release();
+    await tick();
+    assert.equal(granted, true, 'releasing the pending read frees a slot');
+    const fourth = tracker.reserve(B, 10).then((r) => r);
+    let fourthGranted = false;
+    void fourth.then(() => (fourthGranted = true));
+    await tick();
+    assert.equal(fourthGranted, false);
+    tracker.ack(a1);
+    await tick();
+    assert.equal(fourthGranted, true, 'an ack frees a slot');
+    (await third).release();
+    (await fourth).release();
+  });
+
   it('bounds events globally, counting reservations, in arrival order', async () => {
     const tracker = new AckTracker({ maxInFlightEvents: 100, maxInFlightBatchesPerStream: 10 });
     const r1 = await tracker.reserve(A, 60);
