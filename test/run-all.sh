@@ -56,10 +56,12 @@ install_if_needed() {
 
 started_stack=0
 stack_up() {
-  if ! bash test/stack/stack.sh status | grep -q 'stopped'; then
-    echo "stack already running: using it"
-  else
+  local before
+  before="$(bash test/stack/stack.sh status)"
+  if [[ "$before" == *stopped* ]]; then
     started_stack=1
+  else
+    echo "stack already running: using it"
   fi
   bash test/stack/stack.sh up || return 1
   eval "$(bash test/stack/stack.sh env)"
