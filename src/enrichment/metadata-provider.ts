@@ -9,12 +9,12 @@
  * group's retention keeps it (cloudwatch-api.md §9). They are forgotten `retainMissingMs` after
  * they were last seen.
  */
-import { backoffDelay } from '../source/backoff.js';
-import type { BackoffOptions } from '../source/backoff.js';
-import { isAbortError, systemClock } from '../source/clock.js';
-import type { Clock } from '../source/clock.js';
-import { noopLogger } from '../source/logger.js';
-import type { SourceLogger } from '../source/logger.js';
+import { backoffDelay } from '../util/backoff.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { isAbortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { noopLogger } from '../util/logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import type { ClusterMetadata, HsmMetadata, MetadataSnapshot } from './cluster-metadata.js';
 import { emptySnapshot } from './cluster-metadata.js';
 import { resolveAccountId } from './cloudhsm-port.js';
@@ -52,7 +52,7 @@ export interface MetadataProviderOptions {
   /** Safety stop for runaway pagination. @default 1000 */
   readonly maxPages?: number;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
   readonly random?: () => number;
   /** Called after every refresh attempt (metrics hook). Must not throw; errors are ignored. */
   readonly onRefresh?: (outcome: RefreshOutcome, error?: unknown) => void;
@@ -183,7 +183,7 @@ function errorText(error: unknown): string {
 export class MetadataProvider {
   private readonly options: MetadataProviderOptions;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
   private readonly intervalMs: number;
   private readonly retainMs: number;
   private readonly labels: Readonly<Record<string, string>>;

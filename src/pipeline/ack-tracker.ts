@@ -1,4 +1,4 @@
-import { abortError } from '../source/clock.js';
+import { abortError } from '../util/clock.js';
 import { streamKey, type Batch, type StreamRef } from './batch.js';
 
 /** Limits on data read but not yet acknowledged (design §2 "Backpressure"). */

@@ -4,11 +4,11 @@
  * what it accepted) and permanent rejections go to the dead-letter destination, which is itself
  * retried until it has them. Only then may the batch be acknowledged.
  */
-import { backoffDelay } from '../source/backoff.js';
-import { isAbortError, systemClock } from '../source/clock.js';
-import type { Clock } from '../source/clock.js';
-import { noopLogger } from '../source/logger.js';
-import type { SourceLogger } from '../source/logger.js';
+import { backoffDelay } from '../util/backoff.js';
+import { isAbortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { noopLogger } from '../util/logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import type { DeadLetterWriter } from '../sink/dead-letter.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
 import type { Sink, SinkName, SinkResult } from '../sink/sink.js';
@@ -23,13 +23,13 @@ export interface DispatcherOptions {
   readonly deadLetter: DeadLetterWriter;
   readonly observer?: DispatchObserver;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
 }
 
 export class Dispatcher {
   private readonly options: DispatcherOptions;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
 
   constructor(options: DispatcherOptions) {
     this.options = options;

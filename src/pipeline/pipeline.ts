@@ -7,10 +7,10 @@
  */
 import type { JsonValue } from '../checkpoint/checkpoint-store.js';
 import type { CloudWatchSource } from '../source/cloudwatch-source.js';
-import { isAbortError, systemClock } from '../source/clock.js';
-import type { Clock } from '../source/clock.js';
-import { noopLogger } from '../source/logger.js';
-import type { SourceLogger } from '../source/logger.js';
+import { isAbortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { noopLogger } from '../util/logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import type { ActorInference, ActorStreamState } from '../transform/actor-inference.js';
 import type { IntegrityTracker, StreamIntegrityState } from '../transform/integrity.js';
 import type { NormalizeContext } from '../transform/normalize.js';
@@ -34,7 +34,7 @@ export interface PipelineOptions {
   readonly enricher?: () => EventEnricher;
   readonly observer?: PipelineObserver;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
   /** Called when something that must not happen did (a bug): the process should exit 1. */
   readonly onFatal?: (error: unknown) => void;
 }
@@ -60,7 +60,7 @@ function isIntegrityState(value: unknown): value is StreamIntegrityState {
 export class Pipeline {
   private readonly options: PipelineOptions;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly seeded = new Set<string>();

@@ -9,11 +9,11 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import type { KafkaConfig, Message, Producer, SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 
-import { backoffDelay } from '../source/backoff.js';
-import { isAbortError, systemClock } from '../source/clock.js';
-import type { Clock } from '../source/clock.js';
-import type { SourceLogger } from '../source/logger.js';
-import { noopLogger } from '../source/logger.js';
+import { backoffDelay } from '../util/backoff.js';
+import { isAbortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import type { ComponentLogger } from '../util/logger.js';
+import { noopLogger } from '../util/logger.js';
 import { ForwarderError } from '../util/errors.js';
 import { OCSF_VERSION } from './outbound-event.js';
 import type { OutboundEvent } from './outbound-event.js';
@@ -45,7 +45,7 @@ export interface KafkaSinkOptions extends KafkaConnectionOptions {
   /** Upper bound of one produce request's payload; the broker default limit is 1 MiB. */
   readonly maxChunkBytes?: number;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
 }
 
@@ -133,7 +133,7 @@ export class KafkaSink implements Sink {
   private readonly options: KafkaSinkOptions;
   private readonly kafka: Kafka;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
   private producer: Producer | undefined;
   /** Serializes sends: kafkajs's idempotent producer is only safe with one send in flight. */
   private queue: Promise<unknown> = Promise.resolve();

@@ -8,11 +8,11 @@
  */
 import type { Client } from '@opensearch-project/opensearch';
 
-import { backoffDelay } from '../source/backoff.js';
-import { isAbortError, systemClock } from '../source/clock.js';
-import type { Clock } from '../source/clock.js';
-import { noopLogger } from '../source/logger.js';
-import type { SourceLogger } from '../source/logger.js';
+import { backoffDelay } from '../util/backoff.js';
+import { isAbortError, systemClock } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { noopLogger } from '../util/logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import { dailyIndex, indexTemplate, TEMPLATE_VERSION } from './opensearch-template.js';
 import type { OutboundEvent } from './outbound-event.js';
 import type { RejectedEvent, Sink, SinkHealthListener, SinkResult } from './sink.js';
@@ -25,7 +25,7 @@ export interface OpenSearchSinkOptions {
   /** Payload bytes per bulk request (the helpers' default flush size). */
   readonly bulkMaxBytes?: number;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
 }
 
@@ -57,7 +57,7 @@ export class OpenSearchSink implements Sink {
   private readonly options: OpenSearchSinkOptions;
   private readonly client: Client;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
 
   constructor(options: OpenSearchSinkOptions) {
     this.options = options;

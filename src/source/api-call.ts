@@ -1,5 +1,6 @@
-import { backoffDelay, classifyError, type BackoffOptions, type ErrorClass } from './backoff.js';
-import type { Clock } from './clock.js';
+import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
+import { classifyError, type ErrorClass } from './aws-errors.js';
+import type { Clock } from '../util/clock.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { ApiOperation, ApiOutcome, SourceMetrics } from './source-metrics.js';
 

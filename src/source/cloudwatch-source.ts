@@ -7,10 +7,10 @@ import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
 import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
 import { ForwarderError } from '../util/errors.js';
-import type { BackoffOptions } from './backoff.js';
-import { monotonicClock, systemClock, type Clock } from './clock.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
-import { noopLogger, type SourceLogger } from './logger.js';
+import { noopLogger, type ComponentLogger } from '../util/logger.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { noopSourceMetrics, type ApiOperation, type SourceMetrics } from './source-metrics.js';
 import { StreamDiscovery, type StreamDiscoveryOptions } from './stream-discovery.js';
@@ -26,7 +26,7 @@ export interface CloudWatchSourceOptions {
   readonly port: CloudWatchPort;
   readonly checkpointStore: CheckpointStore;
   readonly clock?: Clock;
-  readonly logger?: SourceLogger;
+  readonly logger?: ComponentLogger;
   readonly metrics?: SourceMetrics;
   readonly random?: () => number;
   /** Where streams without a checkpoint start. @default { kind: 'beginning' } */
@@ -64,7 +64,7 @@ interface PersistState {
 export class CloudWatchSource {
   private readonly options: CloudWatchSourceOptions;
   private readonly clock: Clock;
-  private readonly logger: SourceLogger;
+  private readonly logger: ComponentLogger;
   private readonly metrics: SourceMetrics;
   private readonly limiter: RateLimiter;
   private readonly tracker: AckTracker;

@@ -1,4 +1,4 @@
-import { abortError, monotonicClock, type Clock } from './clock.js';
+import { abortError, monotonicClock, type Clock } from '../util/clock.js';
 import type { ApiOperation } from './source-metrics.js';
 
 /** Rate of one token bucket. */

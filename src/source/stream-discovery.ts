@@ -1,9 +1,10 @@
 import { streamKey, type StreamRef } from '../pipeline/batch.js';
 import { retryingCall } from './api-call.js';
-import { classifyError, type BackoffOptions } from './backoff.js';
-import type { Clock } from './clock.js';
+import { type BackoffOptions } from '../util/backoff.js';
+import { classifyError } from './aws-errors.js';
+import type { Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
-import type { SourceLogger } from './logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
 
@@ -23,7 +24,7 @@ export interface StreamDiscoveryDeps {
   readonly port: CloudWatchPort;
   readonly limiter: RateLimiter;
   readonly clock: Clock;
-  readonly logger: SourceLogger;
+  readonly logger: ComponentLogger;
   readonly metrics: SourceMetrics;
   readonly random?: () => number;
   readonly options?: StreamDiscoveryOptions;

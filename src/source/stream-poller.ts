@@ -11,10 +11,11 @@ import {
 } from '../pipeline/batch.js';
 import { UsageError } from '../util/errors.js';
 import { limitedCall } from './api-call.js';
-import { backoffDelay, classifyError, type BackoffOptions } from './backoff.js';
-import type { Clock } from './clock.js';
+import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
+import { classifyError } from './aws-errors.js';
+import type { Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
-import type { SourceLogger } from './logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
 
@@ -97,7 +98,7 @@ export interface StreamPollerDeps {
   readonly limiter: RateLimiter;
   readonly tracker: AckTracker;
   readonly clock: Clock;
-  readonly logger: SourceLogger;
+  readonly logger: ComponentLogger;
   readonly metrics: SourceMetrics;
   readonly random?: () => number;
   readonly options?: PollerOptions;

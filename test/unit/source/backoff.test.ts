@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { backoffDelay, classifyError } from '../../../src/source/backoff.js';
-import { sleep } from '../../../src/source/clock.js';
+import { backoffDelay } from '../../../src/util/backoff.js';
+import { classifyError } from '../../../src/source/aws-errors.js';
+import { sleep } from '../../../src/util/clock.js';
 import { ForwarderError } from '../../../src/util/errors.js';
 
 function awsError(name: string, status: number): Error {

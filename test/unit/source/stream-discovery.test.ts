@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { StreamRef } from '../../../src/pipeline/batch.js';
-import { noopLogger } from '../../../src/source/logger.js';
+import { noopLogger } from '../../../src/util/logger.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
 import { StreamDiscovery } from '../../../src/source/stream-discovery.js';
 import { FakeClock } from './support/fake-clock.js';

@@ -5,7 +5,7 @@ import type { CheckpointRecord } from '../../../src/checkpoint/checkpoint-store.
 import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
 import type { Batch, StreamRef } from '../../../src/pipeline/batch.js';
 import { messageHash } from '../../../src/pipeline/batch.js';
-import { noopLogger } from '../../../src/source/logger.js';
+import { noopLogger } from '../../../src/util/logger.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
 import {
   initialPollerState,

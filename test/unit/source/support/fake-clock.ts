@@ -1,4 +1,4 @@
-import { abortError, type Clock } from '../../../../src/source/clock.js';
+import { abortError, type Clock } from '../../../../src/util/clock.js';
 
 interface Timer {
   readonly at: number;

@@ -1,5 +1,5 @@
-/** The slice of a pino logger the source uses: always `(fields, message)`. */
-export interface SourceLogger {
+/** The slice of a pino logger every component uses: always `(fields, message)`. */
+export interface ComponentLogger {
   debug(fields: Record<string, unknown>, message: string): void;
   info(fields: Record<string, unknown>, message: string): void;
   warn(fields: Record<string, unknown>, message: string): void;
@@ -8,7 +8,7 @@ export interface SourceLogger {
 
 const ignore = (): void => {};
 
-export const noopLogger: SourceLogger = {
+export const noopLogger: ComponentLogger = {
   debug: ignore,
   info: ignore,
   warn: ignore,
