@@ -160,7 +160,58 @@ const KEY_NAMES = new Map<string, HsmFieldName>([
   ['propagation delay', 'propagation_delay'],
 ]);
 
+// The spellings AWS prints, grouped by length: comparing a fresh key with one or two literals of
+// its length is several times cheaper than hashing it for a Map lookup.
+const PRINTED_KEYS = [
+  'Time',
+  'Version No',
+  'Sequence No',
+  'Reboot counter',
+  'Command Type(hex)',
+  'Opcode',
+  'Session Handle',
+  'Response',
+  'Log type',
+  'User id',
+  'User Name',
+  'User Type',
+  'Target User Name',
+  'Target User Type',
+  'Target User id',
+  'Priv/Secret Key Handle',
+  'Public Key Handle',
+  'Key Handle',
+  'Mechanism',
+  'Mfa enabled',
+  'Operation',
+  'Number of Users',
+  'UserIDs',
+  'local time',
+  'host time',
+  'propagation delay',
+];
+const PRINTED_BY_LENGTH: Array<Array<{ key: string; name: HsmFieldName | 'time' }>> = [];
+
+// Other spellings seen before → canonical name (null: unknown); bounded against hostile input.
+const KEY_CACHE = new Map<string, HsmFieldName | 'time' | null>();
+const KEY_CACHE_LIMIT = 4096;
+
 function lookupKey(key: string): HsmFieldName | 'time' | undefined {
+  const printed = PRINTED_BY_LENGTH[key.length];
+  if (printed !== undefined) {
+    for (let i = 0; i < printed.length; i++) {
+      const entry = printed[i] as { key: string; name: HsmFieldName | 'time' };
+      if (entry.key === key) return entry.name;
+    }
+  }
+  const cached = KEY_CACHE.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const name = resolveKey(key);
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(key, name ?? null);
+  return name;
+}
+
+function resolveKey(key: string): HsmFieldName | 'time' | undefined {
   const lower = key.toLowerCase();
   if (lower === 'time') return 'time';
   const hit = KEY_NAMES.get(lower);
@@ -168,6 +219,12 @@ function lookupKey(key: string): HsmFieldName | 'time' | undefined {
   // Rare spellings (`Command Type (hex)`, doubled spaces) only pay for the slow path.
   const squeezed = lower.replace(/\s+/g, ' ').replace(' (', '(');
   return squeezed === lower ? undefined : KEY_NAMES.get(squeezed);
+}
+
+for (const key of PRINTED_KEYS) {
+  const name = resolveKey(key);
+  if (name === undefined) throw new Error(`parse.ts: printed key "${key}" has no name`);
+  (PRINTED_BY_LENGTH[key.length] ??= []).push({ key, name });
 }
 
 /** Parse one CloudWatch message. Never throws. */
@@ -200,21 +257,31 @@ function parseText(message: string): ParsedRecord {
   const warnings: string[] = [];
   let timeValue: string | undefined;
 
-  let pos = 0;
+  // Index arithmetic instead of slice + trim per line: one slice per key and per value.
   const len = message.length;
+  // The first ':' at or after the current line start (-1: none left). It only moves forward, so
+  // lines without a colon do not rescan the rest of the message (no quadratic case).
+  let colon = message.indexOf(':');
+  let pos = 0;
   while (pos <= len) {
     let end = message.indexOf('\n', pos);
     if (end < 0) end = len;
-    const line = message.slice(pos, end).trim();
+    let start = pos;
     pos = end + 1;
-    if (line.length === 0) continue;
-    const colon = line.indexOf(':');
-    if (colon < 0) {
-      strayLines.push(line);
+    while (start < end && isTrimmed(message.charCodeAt(start))) start++;
+    while (end > start && isTrimmed(message.charCodeAt(end - 1))) end--;
+    if (start === end) continue;
+    if (colon >= 0 && colon < start) colon = message.indexOf(':', start);
+    if (colon < 0 || colon >= end) {
+      strayLines.push(message.slice(start, end));
       continue;
     }
-    const key = line.slice(0, colon).trim();
-    const value = line.slice(colon + 1).trim();
+    let keyEnd = colon;
+    while (keyEnd > start && isTrimmed(message.charCodeAt(keyEnd - 1))) keyEnd--;
+    let valueStart = colon + 1;
+    while (valueStart < end && isTrimmed(message.charCodeAt(valueStart))) valueStart++;
+    const key = message.slice(start, keyEnd);
+    const value = message.slice(valueStart, end);
     fields.push([key, value]);
     const name = lookupKey(key);
     if (name === 'time') {
@@ -287,6 +354,24 @@ function parseText(message: string): ParsedRecord {
     record.propagationDelay = parseTimeInfo(values.propagation_delay);
   }
   return record;
+}
+
+/** The characters String.prototype.trim removes (WhiteSpace and LineTerminator). */
+function isTrimmed(c: number): boolean {
+  if (c > 32 && c < 0xa0) return false;
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }
 
 function clip(s: string): string {

@@ -131,3 +131,104 @@ describe('toOcsfEvent properties', () => {
     );
   });
 });
+
+// The parser splits lines by index arithmetic and looks printed keys up by exact spelling first
+// (both for speed). This model is the plain definition it must agree with: split on \n, trim
+// each line, split it on its first colon, trim key and value.
+function modelLines(message: string): { fields: Array<[string, string]>; stray: string[] } {
+  const fields: Array<[string, string]> = [];
+  const stray: string[] = [];
+  for (const raw of message.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const colon = line.indexOf(':');
+    if (colon < 0) stray.push(line);
+    else fields.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+  }
+  return { fields, stray };
+}
+
+// Every character String.prototype.trim removes, plus look-alikes it keeps (NEL, ZWSP).
+const spaces = fc.constantFrom(
+  ' ',
+  '\t',
+  '\r',
+  '\v',
+  '\f',
+  '\u00a0',
+  '\u1680',
+  '\u2000',
+  '\u200a',
+  '\u2028',
+  '\u2029',
+  '\u202f',
+  '\u205f',
+  '\u3000',
+  '\ufeff',
+  '\u0085',
+  '\u200b',
+);
+const keyText = fc.oneof(
+  fc.constantFrom(
+    'Time',
+    'Sequence No',
+    'SEQUENCE NO',
+    'Command Type (hex)',
+    'User  Name',
+    'UserIDs',
+  ),
+  fc.string({ maxLength: 12 }),
+);
+const line = fc
+  .tuple(
+    fc.array(spaces, { maxLength: 3 }),
+    keyText,
+    fc.array(spaces, { maxLength: 2 }),
+    fc.constantFrom(':', '', '::'),
+    fc.array(spaces, { maxLength: 2 }),
+    fc.string({ unit: 'grapheme', maxLength: 20 }),
+    fc.array(spaces, { maxLength: 3 }),
+  )
+  .map(
+    ([a, key, b, colon, c, value, d]) =>
+      `${a.join('')}${key}${b.join('')}${colon}${c.join('')}${value}${d.join('')}`,
+  );
+
+describe('parseRecord line splitting', () => {
+  it('agrees with the split-and-trim model on random lines and whitespace', () => {
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.boolean(), (lines, timeFirst) => {
+        const body = lines.join('\n');
+        const message = timeFirst
+          ? `Time: 01/24/18 17:44:25.013218, usecs:1516815865013218\n${body}`
+          : body;
+        const model = modelLines(message);
+        const parsed = parseRecord(message);
+        if (parsed.kind !== 'hsm') return; // no usable Time line: nothing to compare
+        assert.deepEqual(parsed.fields, model.fields);
+        assert.deepEqual(parsed.strayLines, model.stray);
+        // The first occurrence of each known key wins, whatever its spelling.
+        const reference = parseRecord(
+          model.fields.map(([k, v]) => `${k.toLowerCase().replace(/\s+/g, ' ')}: ${v}`).join('\n'),
+        );
+        if (reference.kind === 'hsm') assert.deepEqual(parsed.values, reference.values);
+      }),
+      RUNS,
+    );
+  });
+
+  it('keeps lines without a colon, before and after colon lines, in order', () => {
+    const stray = Array.from({ length: 2000 }, (_, i) => `no colon here ${i}`);
+    const message = [
+      'Time: 01/24/18 17:44:25.013218, usecs:1516815865013218',
+      ...stray,
+      'Opcode: CN_LOGIN (0xd)',
+      'tail',
+    ].join('\n');
+    const parsed = parseRecord(message);
+    assert.equal(parsed.kind, 'hsm');
+    if (parsed.kind !== 'hsm') return;
+    assert.deepEqual(parsed.strayLines, [...stray, 'tail']);
+    assert.equal(parsed.values.opcode, 'CN_LOGIN (0xd)');
+  });
+});
