@@ -33,6 +33,7 @@ import type {
   OcsfEvent,
   OcsfMetadata,
   OcsfObservable,
+  OcsfProduct,
   OcsfUser,
 } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
@@ -44,6 +45,7 @@ import type {
   UnparseableRecord,
 } from './parse.js';
 import type { SourceRecord } from './source-record.js';
+import { numberText } from '../util/number-text.js';
 
 export type { OcsfEvent } from './ocsf-event.js';
 
@@ -57,6 +59,7 @@ const OCSF_VERSION = '1.1.0';
 const PRODUCT_NAME = 'CloudHSM';
 const LOG_PROVIDER = 'AWS CloudHSM';
 const MAX_MESSAGE = 1024;
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Parse and normalize one CloudWatch event. Never throws for any message. */
 export function toOcsfEvent(record: SourceRecord, context: NormalizeContext = {}): OcsfEvent {
@@ -131,24 +134,102 @@ function safeMs(value: number): number {
   return Number.isFinite(value) ? Math.trunc(value) : 0;
 }
 
-/** `cloud`, minimal until enrichment: provider, plus region and account when known. */
+// ---------------------------------------------------------------------------------------------
+// Parts shared by many events: every event of a stream holds the same `device`, `cloud` and
+// product objects instead of building its own (a third of normalize's time went there). They are
+// deep-frozen because they are shared; enrichment already copies whatever it changes.
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const clouds = new WeakMap<NormalizeContext, OcsfCloud>();
+
+/** `cloud`, minimal until enrichment: provider, plus region and account when known. Shared. */
 export function buildCloud(context: NormalizeContext): OcsfCloud {
+  const cached = clouds.get(context);
+  // Re-checked on every use, so a context changed after its first use is still honoured.
+  if (
+    cached !== undefined &&
+    cached.region === context.region &&
+    cached.account?.uid === context.accountId
+  ) {
+    return cached;
+  }
   const cloud: OcsfCloud = { provider: 'AWS' };
   if (context.region !== undefined) cloud.region = context.region;
   if (context.accountId !== undefined) {
     cloud.account = { uid: context.accountId, type_id: 10, type: 'AWS Account' };
   }
+  clouds.set(context, deepFreeze(cloud));
   return cloud;
 }
 
-/** `device`: the HSM, grouped under its cluster. */
-export function buildDevice(record: SourceRecord, context: NormalizeContext): OcsfDevice {
-  const clusterId = clusterIdOf(record.logGroup);
+/** What every event of one stream shares. */
+interface StreamParts {
+  readonly clusterId: string;
+  readonly device: OcsfDevice;
+  /** `observables[0]` of HSM events: the device uid. */
+  readonly deviceObservable: OcsfObservable;
+}
+
+// region → log group → log stream. Lookups use the record's own strings, whose hashes V8 keeps
+// after the first use; the bound only matters for a fleet that churns through streams forever.
+const streamPartsCache = new Map<string, Map<string, Map<string, StreamParts>>>();
+let streamPartsCount = 0;
+const STREAM_PARTS_LIMIT = 10_000;
+
+function streamParts(record: SourceRecord, context: NormalizeContext): StreamParts {
+  const { logGroup, logStream } = record;
+  const regionKey = context.region ?? '\u0000'; // no region: a key no real region can be
+  let byGroup = streamPartsCache.get(regionKey);
+  if (byGroup === undefined) {
+    byGroup = new Map<string, Map<string, StreamParts>>();
+    streamPartsCache.set(regionKey, byGroup);
+  }
+  let byStream = byGroup.get(logGroup);
+  if (byStream === undefined) {
+    byStream = new Map<string, StreamParts>();
+    byGroup.set(logGroup, byStream);
+  }
+  const cached = byStream.get(logStream);
+  if (cached !== undefined) return cached;
+
+  if (streamPartsCount >= STREAM_PARTS_LIMIT) {
+    streamPartsCache.clear();
+    streamPartsCount = 0;
+    return streamParts(record, context);
+  }
+  const clusterId = clusterIdOf(logGroup);
   const groups = [{ uid: clusterId, name: clusterId, type: 'CloudHSM Cluster' }];
-  const { logStream } = record;
-  return context.region === undefined
-    ? { type_id: 99, type: 'HSM', uid: logStream, name: logStream, groups }
-    : { type_id: 99, type: 'HSM', uid: logStream, name: logStream, region: context.region, groups };
+  const device: OcsfDevice =
+    context.region === undefined
+      ? { type_id: 99, type: 'HSM', uid: logStream, name: logStream, groups }
+      : {
+          type_id: 99,
+          type: 'HSM',
+          uid: logStream,
+          name: logStream,
+          region: context.region,
+          groups,
+        };
+  const parts: StreamParts = deepFreeze({
+    clusterId,
+    device,
+    deviceObservable: { name: 'device.uid', type_id: 10, type: 'Resource UID', value: logStream },
+  });
+  byStream.set(logStream, parts);
+  streamPartsCount += 1;
+  return parts;
+}
+
+/** `device`: the HSM, grouped under its cluster. Shared by the events of the stream. */
+export function buildDevice(record: SourceRecord, context: NormalizeContext): OcsfDevice {
+  return streamParts(record, context).device;
 }
 
 function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
@@ -168,6 +249,21 @@ export interface Classification {
   activity_name: string;
   type_uid: number;
   type_name: string;
+}
+
+const rowClassifications = new WeakMap<OpcodeMapping, Classification>();
+
+/** {@link classify} for a mapping-table row, computed once per row. */
+function classifyRow(mapping: OpcodeMapping, activityName: string): Classification {
+  if (activityName !== mapping.activityName) {
+    return classify(mapping.classUid, mapping.activityId, activityName);
+  }
+  let c = rowClassifications.get(mapping);
+  if (c === undefined) {
+    c = classify(mapping.classUid, mapping.activityId, activityName);
+    rowClassifications.set(mapping, c);
+  }
+  return c;
 }
 
 /** class/category/activity/type uids and captions; 99 keeps its source-specific name. */
@@ -223,18 +319,24 @@ function severityCaption(id: number): string {
   return SEVERITY_CAPTIONS[id] ?? 'Other';
 }
 
+function product(feature: string): OcsfProduct {
+  return deepFreeze({ name: PRODUCT_NAME, vendor_name: 'AWS', feature: { name: feature } });
+}
+
+const HSM_FEATURE = 'HSM audit log';
+const HSM_PRODUCT = product(HSM_FEATURE);
+const CERT_STORE_PRODUCT = product('Certificate storage audit log');
+const OTHER_PRODUCT = product('CloudHSM audit log');
+const HSM_PROFILES: readonly string[] = deepFreeze(['cloud', 'host']);
+const CLOUD_PROFILES: readonly string[] = deepFreeze(['cloud']);
+
 function baseMetadata(
   record: SourceRecord,
   parsed: ParsedRecord,
-  feature: string,
-  profiles: string[],
+  productInfo: OcsfProduct,
+  profiles: readonly string[],
 ): OcsfMetadata {
-  return {
-    version: OCSF_VERSION,
-    product: { name: PRODUCT_NAME, vendor_name: 'AWS', feature: { name: feature } },
-    profiles,
-    uid: eventUid(record, parsed),
-  };
+  return { version: OCSF_VERSION, product: productInfo, profiles, uid: eventUid(record, parsed) };
 }
 
 function finishMetadata(metadata: OcsfMetadata, record: SourceRecord): void {
@@ -246,18 +348,15 @@ function finishMetadata(metadata: OcsfMetadata, record: SourceRecord): void {
 }
 
 function cloudwatchFields(record: SourceRecord, unmapped: CloudHsmUnmapped): void {
-  unmapped.cloudwatch_timestamp = String(record.timestamp);
+  unmapped.cloudwatch_timestamp = numberText(record.timestamp);
   if (record.ingestionTime !== undefined) {
-    unmapped.cloudwatch_ingestion_time = String(record.ingestionTime);
+    unmapped.cloudwatch_ingestion_time = numberText(record.ingestionTime);
   }
   if (record.eventId !== undefined) unmapped.cloudwatch_event_id = record.eventId;
 }
 
 // ---------------------------------------------------------------------------------------------
 // HSM text records.
-
-const HSM_FEATURE = 'HSM audit log';
-const HSM_PROFILES = ['cloud', 'host'];
 
 function userTypeOf(type: NameCode | undefined): UserTypeMapping | undefined {
   if (type === undefined) return undefined;
@@ -305,7 +404,8 @@ function normalizeHsm(
   const warnings = [...parsed.warnings];
   const { mapping, activityName } = hsmMapping(parsed);
   const hsmId = record.logStream;
-  const clusterId = clusterIdOf(record.logGroup);
+  const parts = streamParts(record, context);
+  const { clusterId } = parts;
   const opcodeName = parsed.opcode?.name;
   const response = parsed.response;
 
@@ -314,17 +414,17 @@ function normalizeHsm(
   else if (response?.success === false) statusId = 2;
   const severityId = statusId === 2 ? FAILURE_SEVERITY_ID : mapping.severityId;
 
-  const metadata = baseMetadata(record, parsed, HSM_FEATURE, HSM_PROFILES);
+  const metadata = baseMetadata(record, parsed, HSM_PRODUCT, HSM_PROFILES);
   if (opcodeName !== undefined) metadata.event_code = opcodeName;
   const seq = parsed.sequenceNo?.value;
-  if (seq !== undefined && seq <= BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (seq !== undefined && seq <= MAX_SAFE_BIGINT) {
     metadata.sequence = Number(seq);
   }
   metadata.original_time = parsed.time.text;
   finishMetadata(metadata, record);
 
   const event = newEvent(
-    classify(mapping.classUid, mapping.activityId, activityName),
+    classifyRow(mapping, activityName),
     eventTime(record, parsed),
     severityId,
     metadata,
@@ -332,7 +432,7 @@ function normalizeHsm(
   );
   event.status_id = statusId;
   event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
-  event.device = buildDevice(record, context);
+  event.device = parts.device;
   if (response?.code !== undefined) event.status_code = response.code;
   if (response !== undefined) {
     event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
@@ -371,9 +471,7 @@ function normalizeHsm(
     if (actorUser !== undefined) event.actor.user = actorUser;
   }
 
-  const observables: OcsfObservable[] = [
-    { name: 'device.uid', type_id: 10, type: 'Resource UID', value: hsmId },
-  ];
+  const observables: OcsfObservable[] = [parts.deviceObservable];
   if (subject?.name !== undefined && subject.name !== 'unknown') {
     observables.push({ name: 'user.name', type_id: 4, type: 'User Name', value: subject.name });
   }
@@ -506,7 +604,7 @@ function normalizeCertStore(
   else if (parsed.response !== undefined) statusId = 2;
   const severityId = statusId === 2 ? FAILURE_SEVERITY_ID : mapping.severityId;
 
-  const metadata = baseMetadata(record, parsed, 'Certificate storage audit log', ['cloud']);
+  const metadata = baseMetadata(record, parsed, CERT_STORE_PRODUCT, CLOUD_PROFILES);
   if (opCode !== undefined) metadata.event_code = opCode;
   if (parsed.timestamp !== undefined) metadata.original_time = parsed.timestamp;
   finishMetadata(metadata, record);
@@ -561,9 +659,9 @@ function normalizeUnparseable(
 ): OcsfEvent {
   const hsm = isHsmStream(record.logStream);
   const clusterId = clusterIdOf(record.logGroup);
-  const metadata = baseMetadata(record, parsed, hsm ? HSM_FEATURE : 'CloudHSM audit log', [
-    ...(hsm ? HSM_PROFILES : ['cloud']),
-  ]);
+  const metadata = hsm
+    ? baseMetadata(record, parsed, HSM_PRODUCT, HSM_PROFILES)
+    : baseMetadata(record, parsed, OTHER_PRODUCT, CLOUD_PROFILES);
   finishMetadata(metadata, record);
   const event = newEvent(
     classify(3004, 99, 'Other'),

@@ -14,7 +14,7 @@ export interface OcsfProduct {
 export interface OcsfMetadata {
   version: '1.1.0';
   product: OcsfProduct;
-  profiles: string[];
+  profiles: readonly string[];
   uid: string;
   event_code?: string;
   sequence?: number;
