@@ -1,6 +1,8 @@
 // parse + normalize + JSON.stringify throughput (design §6: ≥150,000 records/s, target 250,000).
 // Prints a final line exactly `parse: N records/s`.
-import { toOcsfEvent } from '../src/transform/normalize.js';
+import { normalize, toOcsfEvent } from '../src/transform/normalize.js';
+import { parseRecord } from '../src/transform/parse.js';
+import type { ParsedRecord } from '../src/transform/parse.js';
 import type { SourceRecord } from '../src/transform/source-record.js';
 import { OPCODE_MAPPINGS } from '../src/transform/mapping-table.js';
 
@@ -89,19 +91,61 @@ function rec(logStream: string, message: string): SourceRecord {
   };
 }
 
+const CONTEXT = { region: 'us-east-1', accountId: '111122223333' };
+
 function loop(
   records: SourceRecord[],
   ms: number,
 ): { count: number; elapsed: number; bytes: number } {
-  const context = { region: 'us-east-1', accountId: '111122223333' };
   const start = performance.now();
   let count = 0;
   let bytes = 0;
   for (;;) {
-    for (const record of records) bytes += JSON.stringify(toOcsfEvent(record, context)).length;
+    for (const record of records) bytes += JSON.stringify(toOcsfEvent(record, CONTEXT)).length;
     count += records.length;
     const elapsed = performance.now() - start;
     if (elapsed >= ms) return { count, elapsed, bytes };
+  }
+}
+
+/** Microseconds per record of one stage alone, its input prepared beforehand. */
+function stage(records: SourceRecord[], ms: number, run: (i: number) => number): number {
+  let sink = 0;
+  for (let i = 0; i < records.length; i++) sink += run(i); // warm-up
+  const start = performance.now();
+  let count = 0;
+  let elapsed = 0;
+  while (elapsed < ms) {
+    for (let i = 0; i < records.length; i++) sink += run(i);
+    count += records.length;
+    elapsed = performance.now() - start;
+  }
+  if (sink === -1) console.log(''); // keeps the work observable
+  return (elapsed * 1000) / count;
+}
+
+function printStages(records: SourceRecord[]): void {
+  const ms = Math.max(500, DURATION_MS / 4);
+  const parsed = records.map((r) => parseRecord(r.message));
+  const events = records.map((r, i) => normalize(r, parsed[i] as ParsedRecord, CONTEXT));
+  const rows: Array<[string, number]> = [
+    [
+      'parse',
+      stage(records, ms, (i) => parseRecord((records[i] as SourceRecord).message).kind.length),
+    ],
+    [
+      'normalize',
+      stage(
+        records,
+        ms,
+        (i) => normalize(records[i] as SourceRecord, parsed[i] as ParsedRecord, CONTEXT).time,
+      ),
+    ],
+    ['JSON.stringify', stage(records, ms, (i) => JSON.stringify(events[i]).length)],
+  ];
+  for (const [name, us] of rows) {
+    const ceiling = Math.round(1e6 / us);
+    console.log(`  ${name.padEnd(15)} ${us.toFixed(2)} µs/record (alone: ${ceiling} records/s)`);
   }
 }
 
@@ -112,8 +156,10 @@ export async function runParseBench(): Promise<void> {
   loop(records, WARMUP_MS);
   const { count, elapsed, bytes } = loop(records, DURATION_MS);
   console.log(
-    `processed ${count} records, ${(bytes / 1e6).toFixed(1)} MB of JSON in ${(elapsed / 1000).toFixed(2)} s`,
+    `processed ${count} records, ${(bytes / 1e6).toFixed(1)} MB of JSON in ${(elapsed / 1000).toFixed(2)} s (${Math.round(bytes / count)} bytes/event)`,
   );
+  console.log('stages, each measured alone:');
+  printStages(records);
   await Promise.resolve();
   console.log(`parse: ${Math.round((count * 1000) / elapsed)} records/s`);
 }
