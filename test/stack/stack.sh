@@ -77,12 +77,24 @@ running_pid() {
   echo "$pid"
 }
 
+# During start-up the recorded pid is a child this script has just forked. Until it has exec'd
+# the program its cmdline is still this script's, so the marker check of running_pid would call
+# a healthy start dead; here only a vanished or zombie process counts as exited.
+started_alive() {
+  local pid state
+  pid="$(cat "$(pid_file "$1")" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ && -r "/proc/$pid/stat" ]] || return 1
+  # Field 3 of /proc/PID/stat, read after the ")" that closes the (possibly spaced) command name.
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)"
+  [[ -n "$state" && "$state" != Z ]]
+}
+
 # Waits for a real health probe, not a fixed sleep; gives up early if the process died.
 wait_healthy() {
   local name="$1" timeout="$2" probe="$3" deadline
   deadline=$((SECONDS + timeout))
   until "$probe"; do
-    if ! running_pid "$name" >/dev/null; then
+    if ! started_alive "$name"; then
       fail "$name" "process exited during start-up" "$(log_file "$name")"
     fi
     if ((SECONDS >= deadline)); then
