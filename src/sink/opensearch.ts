@@ -3,8 +3,11 @@
  * `_id` = event uid into the daily index of the event's own time. Per item: 201 is delivered,
  * 409 is "already indexed" (a duplicate, still success), 429 and 5xx are retried with backoff for
  * just those items, any other error is a permanent rejection handed back for the dead-letter
- * destination. Whole-request failures (node down, timeouts, 429/5xx) retry the chunk forever
- * with backoff: an outage stalls delivery instead of losing anything.
+ * destination. A whole request refused for its content (413 too large, 400) is halved until the
+ * offending event stands alone, and only that event is rejected. Every other whole-request
+ * failure (node down, timeouts, 429/5xx, and 401/403/other 4xx, which are configuration or
+ * permission problems) retries the chunk forever with backoff and marks the sink unhealthy: it
+ * stalls delivery instead of dead-lettering events that are not at fault.
  */
 import type { Client } from '@opensearch-project/opensearch';
 
@@ -154,14 +157,36 @@ export class OpenSearchSink implements Sink {
         if (isAbortError(error)) throw error;
         const status = statusOf(error);
         const message = error instanceof Error ? error.message : String(error);
-        if (status !== undefined && !isRetryableStatus(status)) {
-          // A whole-request 4xx (e.g. 413 too large, 400 malformed) would repeat forever.
-          for (const event of pending)
-            rejected.push({ event, reason: `bulk ${status}: ${message}` });
+        if (status === 413 || status === 400) {
+          // Refused for its content as a whole: halve the request until the offending event
+          // stands alone, so one bad or oversized event does not take the others with it.
+          const alone = pending.length === 1 ? pending[0] : undefined;
+          if (alone === undefined) {
+            const half = Math.ceil(pending.length / 2);
+            for (const part of [pending.slice(0, half), pending.slice(half)]) {
+              const result = await this.deliverChunk(part, signal);
+              delivered += result.delivered;
+              duplicates += result.duplicates;
+              rejected.push(...result.rejected);
+            }
+            return { delivered, duplicates, rejected };
+          }
+          const hint =
+            status === 413 ? " (this event alone exceeds the node's http.max_content_length)" : '';
+          rejected.push({ event: alone, reason: `bulk ${status}: ${message}${hint}` });
           return { delivered, duplicates, rejected };
         }
+        // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
+        // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
+        // them says anything about the events, so none of them may dead-letter an event.
         this.options.onHealth?.('opensearch', false, message);
-        this.logger.warn({ err: error, attempt, events: pending.length }, 'bulk failed; retrying');
+        const refused = status !== undefined && !isRetryableStatus(status);
+        this.logger[refused ? 'error' : 'warn'](
+          { err: error, status, attempt, events: pending.length },
+          refused
+            ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
+            : 'bulk failed; retrying',
+        );
         await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
         continue;
       }

@@ -12,6 +12,8 @@ import { createOpenSearchClient } from '../../../src/sink/opensearch-client.js';
 import { dailyIndex } from '../../../src/sink/opensearch-template.js';
 import { OpenSearchSink } from '../../../src/sink/opensearch.js';
 import type { OutboundEvent } from '../../../src/sink/outbound-event.js';
+import { startHttpGate } from '../support/http-gate.js';
+import type { HttpGate } from '../support/http-gate.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
 const env = stackEnv();
@@ -202,5 +204,80 @@ describe('OpenSearch sink against the real node', () => {
     const lines = (await readFile(join(dlqDir, 'dead-letter.ndjson'), 'utf8')).trim().split('\n');
     assert.equal(lines.length, 1);
     await deadLetter.stop();
+  });
+});
+
+describe('OpenSearch sink when the node refuses whole requests', () => {
+  const prefix = `sink-gate-${uniqueSuffix()}`;
+  const direct = createOpenSearchClient({ url: env.opensearchUrl });
+  const health: Array<{ up: boolean; detail: string | undefined }> = [];
+  let gate: HttpGate;
+  let sink: OpenSearchSink;
+
+  before(async () => {
+    gate = await startHttpGate(env.opensearchUrl, () => undefined);
+    sink = new OpenSearchSink({
+      client: createOpenSearchClient({ url: gate.url }),
+      indexPrefix: prefix,
+      onHealth: (_name, up, detail) => health.push({ up, detail }),
+    });
+    await sink.start();
+  });
+
+  after(async () => {
+    await direct.indices.delete({ index: `${prefix}-*` });
+    await direct.indices.deleteIndexTemplate({ name: `${prefix}-template` });
+    await sink.stop();
+    await direct.close();
+    await gate.close();
+  });
+
+  it('halves a request refused as too large and rejects only the event too large alone', async () => {
+    const limit = 16_384; // a proxy or node http.max_content_length far below the bulk size
+    gate.rule = (req, body) =>
+      req.url?.includes('_bulk') === true && body.length > limit ? 413 : undefined;
+    const small = Array.from({ length: 80 }, (_, i) => event(1000 + i));
+    const base = event(2000);
+    const padded = { ...(JSON.parse(base.json) as object), padding: 'x'.repeat(20_000) };
+    const big: OutboundEvent = { ...base, json: JSON.stringify(padded) };
+
+    const result = await sink.deliver(
+      [...small.slice(0, 40), big, ...small.slice(40)],
+      new AbortController().signal,
+    );
+    assert.equal(result.delivered, 80);
+    assert.equal(result.duplicates, 0);
+    assert.deepEqual(
+      result.rejected.map((r) => r.event.uid),
+      [big.uid],
+    );
+    assert.match(result.rejected[0]?.reason ?? '', /^bulk 413: .*http\.max_content_length/);
+    assert.ok((gate.refused.get(413) ?? 0) >= 2, 'the whole request was refused first');
+
+    const index = dailyIndex(prefix, DAY);
+    await direct.indices.refresh({ index });
+    assert.equal((await direct.count({ index })).body.count, 80);
+  });
+
+  it('stalls on 403 instead of dead-lettering, and delivers everything once access is back', async () => {
+    gate.rule = (req) => (req.url?.includes('_bulk') === true ? 403 : undefined);
+    health.length = 0;
+    const events = Array.from({ length: 30 }, (_, i) => event(3000 + i));
+    let settled = false;
+    const pending = sink.deliver(events, new AbortController().signal).finally(() => {
+      settled = true;
+    });
+    const deadline = Date.now() + 20_000;
+    while ((gate.refused.get(403) ?? 0) < 3) {
+      assert.ok(Date.now() < deadline, 'the sink stopped retrying');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(settled, false, 'deliver must not give up on a permission error');
+    assert.ok(health.some((h) => !h.up && /403|gate_refusal/.test(h.detail ?? '')));
+
+    gate.rule = () => undefined; // permissions fixed
+    const result = await pending;
+    assert.deepEqual(result, { delivered: 30, duplicates: 0, rejected: [] });
+    assert.equal(health.at(-1)?.up, true);
   });
 });
