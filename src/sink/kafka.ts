@@ -4,6 +4,9 @@
  * `ocsf-version` headers. Sends are serialized (one in flight per producer) and chunked by size,
  * `acks=-1`; any send failure recreates the producer and retries the chunk after a backoff, so
  * an outage stalls delivery (and, through backpressure, polling) instead of dropping anything.
+ * The one exception is a batch the broker refuses as too large (`max.message.bytes`): it would be
+ * refused forever, so the chunk is halved until the offending event stands alone, and only that
+ * event is handed back as rejected (it goes to the dead-letter file).
  */
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import type { KafkaConfig, Message, Producer, SASLOptions } from 'kafkajs';
@@ -17,7 +20,7 @@ import { noopLogger } from '../util/logger.js';
 import { ForwarderError } from '../util/errors.js';
 import { OCSF_VERSION } from './outbound-event.js';
 import type { OutboundEvent } from './outbound-event.js';
-import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
+import type { RejectedEvent, Sink, SinkHealthListener, SinkResult } from './sink.js';
 
 export interface KafkaSaslOptions {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
@@ -95,6 +98,19 @@ export async function ensureTopic(
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** The Kafka error type when the broker refused the batch for its size (kafkajs wraps it). */
+function tooLargeError(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { type, cause } = current as { type?: unknown; cause?: unknown };
+    if (typeof type === 'string' && TOO_LARGE.has(type)) return type;
+    current = cause;
+  }
+  return undefined;
 }
 
 function toMessage(event: OutboundEvent): Message {
@@ -184,13 +200,18 @@ export class KafkaSink implements Sink {
     events: readonly OutboundEvent[],
     signal: AbortSignal,
   ): Promise<SinkResult> {
+    const rejected: RejectedEvent[] = [];
     for (const chunk of chunkBySize(events, this.options.maxChunkBytes ?? 900_000)) {
-      await this.sendWithRetry(chunk, signal);
+      rejected.push(...(await this.sendWithRetry(chunk, signal)));
     }
-    return { delivered: events.length, duplicates: 0, rejected: [] };
+    return { delivered: events.length - rejected.length, duplicates: 0, rejected };
   }
 
-  private async sendWithRetry(chunk: OutboundEvent[], signal: AbortSignal): Promise<void> {
+  /** Sends a chunk until it is accepted; returns the events the topic refuses as too large. */
+  private async sendWithRetry(
+    chunk: OutboundEvent[],
+    signal: AbortSignal,
+  ): Promise<RejectedEvent[]> {
     for (let attempt = 0; ; attempt += 1) {
       if (signal.aborted) throw signal.reason;
       try {
@@ -203,20 +224,44 @@ export class KafkaSink implements Sink {
           messages: chunk.map(toMessage),
         });
         if (attempt > 0) this.options.onHealth?.('kafka', true);
-        return;
+        return [];
       } catch (error) {
         if (isAbortError(error)) throw error;
+        const tooLarge = tooLargeError(error);
+        // A failed idempotent producer may hold a stale producer id or sequence: start afresh.
+        await this.resetProducer();
+        if (tooLarge !== undefined) return this.splitTooLarge(chunk, tooLarge, signal);
         const message = error instanceof Error ? error.message : String(error);
         this.options.onHealth?.('kafka', false, message);
         this.logger.warn(
           { err: error, attempt, events: chunk.length },
           'kafka send failed; retrying',
         );
-        // A failed idempotent producer may hold a stale producer id or sequence: start afresh.
-        await this.resetProducer();
         await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
       }
     }
+  }
+
+  // The broker refuses a batch above the topic's max.message.bytes, and would refuse it again
+  // forever: halve the chunk (in order) until the event that is too large on its own stands alone.
+  private async splitTooLarge(
+    chunk: OutboundEvent[],
+    type: string,
+    signal: AbortSignal,
+  ): Promise<RejectedEvent[]> {
+    const alone = chunk.length === 1 ? chunk[0] : undefined;
+    if (alone !== undefined) {
+      this.logger.error(
+        { uid: alone.uid, bytes: alone.json.length },
+        "event larger than the topic's max.message.bytes; dead-lettering it",
+      );
+      const reason = `kafka ${type}: the event alone (${alone.json.length} bytes of JSON) exceeds the topic's max.message.bytes`;
+      return [{ event: alone, reason }];
+    }
+    const half = Math.ceil(chunk.length / 2);
+    const first = await this.sendWithRetry(chunk.slice(0, half), signal);
+    const second = await this.sendWithRetry(chunk.slice(half), signal);
+    return [...first, ...second];
   }
 
   private async connectedProducer(): Promise<Producer> {

@@ -121,6 +121,67 @@ describe('Kafka sink against the real broker', () => {
   });
 });
 
+describe('Kafka sink on a topic with a small max.message.bytes', () => {
+  const topic = `sink-small-${uniqueSuffix()}`;
+  const sink = new KafkaSink({
+    brokers: env.kafkaBrokers,
+    clientId: 'sink-test',
+    topic,
+    compression: 'none',
+  });
+  after(() => sink.stop());
+
+  // Before the split, a refused batch was retried forever: the timeout turns that into a failure.
+  it(
+    'halves a batch the broker refuses as too large and rejects only the event too large alone',
+    { timeout: 60_000 },
+    async () => {
+      const admin = new Kafka({ brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: 1,
+            configEntries: [{ name: 'max.message.bytes', value: '20000' }],
+          },
+        ],
+      });
+      await admin.disconnect();
+      await sink.start();
+
+      const small = Array.from({ length: 40 }, (_, i) => event(i));
+      const base = event(40);
+      const padded = { ...(JSON.parse(base.json) as object), padding: 'x'.repeat(30_000) };
+      const big: OutboundEvent = { ...base, json: JSON.stringify(padded) };
+      const result = await sink.deliver(
+        [...small.slice(0, 20), big, ...small.slice(20)],
+        new AbortController().signal,
+      );
+      assert.equal(result.delivered, 40);
+      assert.deepEqual(
+        result.rejected.map((r) => r.event.uid),
+        [big.uid],
+      );
+      assert.match(
+        result.rejected[0]?.reason ?? '',
+        /^kafka MESSAGE_TOO_LARGE: .*max\.message\.bytes/,
+      );
+
+      // A refused batch writes nothing, so every other event is on the topic once, in order.
+      const got = await readTopic(topic, 40);
+      const sequence = got.map(
+        (m) => (JSON.parse(m.value) as { metadata: { sequence: number } }).metadata.sequence,
+      );
+      assert.deepEqual(
+        sequence,
+        small.map((_, i) => i),
+      );
+    },
+  );
+});
+
 describe('OpenSearch sink against the real node', () => {
   const prefix = `sink-test-${uniqueSuffix()}`;
   const client = createOpenSearchClient({ url: env.opensearchUrl });
