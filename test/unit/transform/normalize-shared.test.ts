@@ -1,5 +1,6 @@
-// normalize shares one deep-frozen `device`, `cloud` and product per stream/context instead of
-// building them per event; these tests pin what that sharing must not change.
+// normalize's speed-ups: one deep-frozen `device`, `cloud` and product per stream/context instead
+// of one per event, and a bulk copy of the source fields into `unmapped.cloudhsm`. These tests
+// pin what the speed-ups must not change.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
@@ -72,5 +73,30 @@ describe('normalize: parts shared between events', () => {
     assert.notEqual(enriched.device, event.device);
     assert.equal(JSON.stringify(event), before);
     assert.equal(JSON.stringify(toOcsfEvent(hsmRecord(LOGIN), CONTEXT)), before);
+  });
+});
+
+describe('normalize: unmapped.cloudhsm', () => {
+  it('lists the source fields in the order the record printed them, after the fixed four', () => {
+    const message = [
+      'Time: 01/24/18 17:44:25.013218, usecs:1516815865013218',
+      'Opcode : CN_LOGIN (0xd)',
+      'Sequence No : 0x1a',
+      'User Name : crypto_user',
+      'Reboot counter : 0x107',
+      'Response : 0:HSM Return: SUCCESS',
+    ].join('\n');
+    const event = toOcsfEvent(hsmRecord(message), CONTEXT);
+    assert.deepEqual(Object.keys(event.unmapped.cloudhsm).slice(0, 9), [
+      'cluster_id',
+      'hsm_id',
+      'time',
+      'time_usecs',
+      'opcode',
+      'sequence_no',
+      'user_name',
+      'reboot_counter',
+      'response',
+    ]);
   });
 });
