@@ -17,7 +17,7 @@ import { dailyIndex } from '../../../src/sink/opensearch-template.js';
 import { putRecords, writeStreams } from '../../../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../../../src/simulator/fleet.js';
 import type { Fleet } from '../../../src/simulator/fleet.js';
-import { sleep, startForwarder, waitFor } from '../support/forwarder-process.js';
+import { sleep, startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
 import type { ForwarderProcess } from '../support/forwarder-process.js';
 import { readTopic, topicEndOffsets } from '../support/kafka-reader.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
@@ -123,6 +123,8 @@ async function untilDelivered(s: Scenario, expected: number, timeoutMs: number):
 }
 
 async function stopGracefully(forwarder: ForwarderProcess, timeoutMs: number) {
+  // All records may be in before the last forwarder even finished loading (the crash test).
+  await untilRunning(forwarder);
   forwarder.child.kill('SIGTERM');
   const started = Date.now();
   const result = await Promise.race([

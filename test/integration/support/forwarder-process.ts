@@ -14,6 +14,8 @@ export interface ForwarderProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote so far (stdout + stderr). */
   output(): string;
+  /** `HTTP_PORT` from its env, if set: where `/healthz` and `/readyz` answer. */
+  readonly httpPort: string | undefined;
   /** Resident set size in bytes, from /proc (0 once exited). */
   rss(): number;
 }
@@ -35,6 +37,7 @@ export function startForwarder(
   return {
     child,
     exited,
+    httpPort: env.HTTP_PORT,
     output: () => output,
     rss: () => {
       try {
@@ -66,4 +69,27 @@ export async function waitFor(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
+}
+
+/**
+ * Waits until the forwarder answers `/healthz` on 127.0.0.1:`HTTP_PORT` (its signal handlers are
+ * in place by then), or has exited. A SIGTERM sent earlier, while Node is still loading modules,
+ * kills the process before any handler exists: the test racing the start, not a failed stop.
+ */
+export async function untilRunning(forwarder: ForwarderProcess, timeoutMs = 60_000): Promise<void> {
+  const { child, httpPort } = forwarder;
+  if (httpPort === undefined) throw new Error('untilRunning needs HTTP_PORT in the forwarder env');
+  await waitFor(
+    `the forwarder to answer /healthz on 127.0.0.1:${httpPort}`,
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return true;
+      try {
+        return (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    100,
+  );
 }
