@@ -113,12 +113,32 @@ async function distinctIds(s: Scenario): Promise<number> {
   }
 }
 
+/**
+ * Both sinks hold `expected` distinct events. OpenSearch alone is not enough: it can be ahead of
+ * Kafka (whose unacknowledged tail is re-read on restart), so a forwarder stopped as soon as
+ * OpenSearch is complete would leave Kafka short.
+ */
 async function untilDelivered(s: Scenario, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   await waitFor(
     `${expected} documents in ${s.indexPrefix}-*`,
     async () => (await openSearchCount(s)) >= expected,
     timeoutMs,
     1000,
+  );
+  await waitFor(
+    `${expected} distinct events on ${s.topic}`,
+    async () => {
+      try {
+        if ((await topicEndOffsets(env.kafkaBrokers, s.topic)) < expected) return false;
+        const uids = new Set((await readTopic(env.kafkaBrokers, s.topic)).map((m) => m.uid));
+        return uids.size >= expected;
+      } catch {
+        return false; // broker stopped by an outage test, or the topic not created yet
+      }
+    },
+    Math.max(1000, deadline - Date.now()),
+    2000,
   );
 }
 

@@ -1,4 +1,4 @@
-/** Reads a whole topic from the beginning (for end-to-end checks), without a consumer group. */
+/** Reads a whole topic from the beginning (for end-to-end checks), with a throwaway group. */
 import { Kafka, logLevel } from 'kafkajs';
 
 export interface ReadMessage {
@@ -28,6 +28,8 @@ export async function readTopic(brokers: string[], topic: string): Promise<ReadM
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const messages: ReadMessage[] = [];
+  // A rebalance can hand out a partition again from its last commit: count each offset once.
+  const read = new Set<string>();
   await new Promise<void>((resolve, reject) => {
     if (expected === 0) resolve();
     const timer = setTimeout(
@@ -38,6 +40,9 @@ export async function readTopic(brokers: string[], topic: string): Promise<ReadM
       .run({
         eachBatchAutoResolve: true,
         eachMessage: ({ message, partition }) => {
+          const position = `${partition}:${message.offset}`;
+          if (read.has(position)) return Promise.resolve();
+          read.add(position);
           messages.push({
             key: message.key?.toString() ?? '',
             value: message.value?.toString() ?? '',
