@@ -7,14 +7,15 @@
 #     -e AWS_REGION=eu-west-1 -e KAFKA_BROKERS=broker:9092 cloudhsm-audit-forwarder:0.1.0
 #
 # Stages: `build` (all dependencies, tsc) -> `prod-deps` (production dependencies only, no dev
-# tooling) -> `runtime` (distroless Node 24: no shell, no package manager, UID 65532).
+# tooling) -> `runtime` (distroless Node 26, the .nvmrc line: no shell, no package manager, UID 65532).
 #
 # Base images are pinned by tag. Pin them by digest as well in the release pipeline
-# (`--build-arg NODE_BUILD_IMAGE=node:24-trixie-slim@sha256:...`, or let Renovate manage the
+# (`--build-arg NODE_BUILD_IMAGE=node:26.10.0-trixie-slim@sha256:...`, or let Renovate manage the
 # ARG lines): the digests could not be resolved from this build environment, and a digest
 # copied from elsewhere without checking it against the registry is worse than none.
-ARG NODE_BUILD_IMAGE=node:24-trixie-slim
-ARG NODE_RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian13:nonroot
+# The build stages use the exact Node version of .nvmrc (a unit test keeps them equal).
+ARG NODE_BUILD_IMAGE=node:26.10.0-trixie-slim
+ARG NODE_RUNTIME_IMAGE=gcr.io/distroless/nodejs26-debian13:nonroot
 
 # ---- build: dev dependencies + TypeScript compile ------------------------------------------------
 FROM ${NODE_BUILD_IMAGE} AS build
@@ -47,7 +48,7 @@ LABEL org.opencontainers.image.title="cloudhsm-audit-forwarder" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.vendor="cloudhsm-audit-forwarder" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian13:nonroot"
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs26-debian13:nonroot"
 
 # Everything the process may write lives under the volumes below, so the container runs with a
 # read-only root filesystem: the checkpoint store and the dead-letter file on the data volume,

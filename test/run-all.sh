@@ -2,8 +2,16 @@
 # `npm test`: the whole job from a fresh clone — install if needed, build, lint, unit tests,
 # bring the local stack up, integration tests, then a summary. Stops a stack it started itself
 # (set STACK_KEEP=1 to leave it running); leaves alone a stack that was already up.
+# Everything runs on the pinned Node.js runtime (.nvmrc, fetched if the node on PATH differs: see
+# tools/node-runtime.sh). UNIT_TESTS_ALSO_ON_NODE=24 also runs the unit tests on the pinned
+# oldest supported line (.ci/run sets it).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# shellcheck source=tools/node-runtime.sh
+source tools/node-runtime.sh
+use_node_runtime || exit 2
+runtime="$(node --version)"
 
 results=()
 passed_total=0
@@ -78,13 +86,17 @@ trap cleanup EXIT
 step "install dependencies" install_if_needed
 step "build (tsc)" npm run --silent build
 step "lint (eslint + prettier)" npm run --silent lint
-step "unit tests" run_tests unit npm run --silent test:unit
+step "unit tests (Node $runtime)" run_tests unit npm run --silent test:unit
+if [[ -n "${UNIT_TESTS_ALSO_ON_NODE:-}" ]]; then
+  step "unit tests (Node $UNIT_TESTS_ALSO_ON_NODE line)" run_tests "unit-node$UNIT_TESTS_ALSO_ON_NODE" \
+    bash tools/with-node.sh --line "$UNIT_TESTS_ALSO_ON_NODE" npm run --silent test:unit
+fi
 step "local stack up" stack_up
 if [[ $overall -eq 0 || -n "${AWS_ENDPOINT_URL:-}" ]]; then
-  step "integration tests" run_tests integration npm run --silent test:integration
+  step "integration tests (Node $runtime)" run_tests integration npm run --silent test:integration
 fi
 
-printf '\n=== summary\n'
+printf '\n=== summary (runtime: Node %s)\n' "$runtime"
 printf '%s\n' "${results[@]}"
 printf 'tests: %d passed, %d failed\n' "$passed_total" "$failed_total"
 if [[ $overall -ne 0 ]]; then

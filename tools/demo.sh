@@ -4,6 +4,11 @@
 # Kafka, ending with the three questions SOC teams ask of CloudHSM audit logs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The pinned runtime (.nvmrc), fetched once if the node on PATH differs.
+# shellcheck source=tools/node-runtime.sh
+source tools/node-runtime.sh
+use_node_runtime
+echo "== runtime: Node $(node --version)"
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "== installing dependencies (npm ci)"
   npm ci --no-audit --no-fund --prefer-offline

@@ -1,7 +1,7 @@
 /**
  * Dockerfile checks (issue 8). No Docker engine exists here, so the image is not built: hadolint
  * lints it and a static test holds the properties the chart relies on (numeric non-root USER,
- * node started directly, multi-stage with production-only dependencies, Node 24 runtime, the
+ * node started directly, multi-stage with production-only dependencies, Node 26 runtime, the
  * checkpoint volume).
  */
 import assert from 'node:assert/strict';
@@ -125,12 +125,21 @@ describe('Dockerfile: static properties', () => {
     );
   });
 
-  it('runs the final stage on the Node 24 line (distroless nodejs24 or node:24)', () => {
+  it('builds on the exact .nvmrc Node and runs on the same line (distroless nodejs26, nonroot)', () => {
+    const pinned = readFileSync(join(REPO_ROOT, '.nvmrc'), 'utf8').trim();
+    const line = pinned.split('.')[0] ?? '';
     assert.match(
       final.from,
-      /^(gcr\.io\/distroless\/nodejs24-debian\d+|node:24[.\w-]*)(:[\w.-]+)?(@sha256:[a-f0-9]{64})?$/,
+      new RegExp(`^gcr\\.io/distroless/nodejs${line}-debian\\d+:nonroot(@sha256:[a-f0-9]{64})?$`),
+      `final stage runs distroless nodejs${line} as nonroot`,
     );
-    assert.ok(/:[\w.-]+/.test(final.from.split('/').at(-1) ?? ''), 'final base pinned by tag');
+    for (const stage of stages.filter((s) => s !== final)) {
+      assert.match(
+        stage.from,
+        new RegExp(`^node:${pinned.replaceAll('.', '\\.')}-[\\w-]+(@sha256:[a-f0-9]{64})?$`),
+        `${stage.name ?? stage.from} builds on Node ${pinned}, the version in .nvmrc`,
+      );
+    }
     for (const stage of stages) {
       assert.match(stage.from, /:[\w.-]+(@sha256:[a-f0-9]{64})?$/, `${stage.from} is pinned`);
       assert.doesNotMatch(stage.from, /:latest\b/);
