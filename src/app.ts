@@ -183,6 +183,7 @@ export function createApp(config: Config, logger: Logger): App {
       maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
       maxInFlightBatches: config.pipeline.maxInFlightBatches,
       maxInFlightEvents: config.pipeline.maxInFlightEvents,
+      maxInFlightBytes: config.pipeline.maxInFlightBytes,
     },
     rateLimits: {
       GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },

@@ -50,6 +50,7 @@ export interface Config {
     readonly maxInFlightBatches: number;
     readonly maxInFlightBatchesPerStream: number;
     readonly maxInFlightEvents: number;
+    readonly maxInFlightBytes: number;
     readonly shutdownTimeoutMs: number;
   };
   readonly checkpoint: { readonly dir: string };

@@ -40,6 +40,7 @@ export interface RawConfig {
     maxInFlightBatches: number;
     maxInFlightBatchesPerStream: number;
     maxInFlightEvents: number;
+    maxInFlightBytes: number;
     shutdownTimeoutMs: number;
   };
   checkpoint: { dir: string };
@@ -212,6 +213,14 @@ export const schema: convict.Schema<RawConfig> = {
       env: 'MAX_IN_FLIGHT_EVENTS',
       min: 1,
       max: 10_000_000,
+    },
+    maxInFlightBytes: {
+      doc: 'Unacknowledged raw message bytes, all streams together; each read reserves a full 1 MiB page until it knows its size. Bounds memory by size, whatever the record length (resident memory grows by roughly 10x this while a sink is down).',
+      format: 'fwd-integer',
+      default: 16 * 2 ** 20,
+      env: 'MAX_IN_FLIGHT_BYTES',
+      min: 1_048_576,
+      max: 2 ** 40,
     },
     shutdownTimeoutMs: ms(
       'On SIGTERM: how long to drain in-flight batches and commit checkpoints before exiting (ms).',

@@ -9,6 +9,22 @@ export interface AckTrackerOptions {
   readonly maxInFlightBatches?: number;
   /** Un-acked events over all streams, counting reserved page capacity. @default 50000 */
   readonly maxInFlightEvents?: number;
+  /**
+   * Un-acked message bytes (UTF-16 code units of the raw CloudWatch messages, ≈ bytes for the
+   * ASCII audit records) over all streams, counting reserved page capacity. A page is reserved at
+   * {@link PAGE_BYTES}, since GetLogEvents returns at most 1 MB. @default 16 MiB
+   */
+  readonly maxInFlightBytes?: number;
+}
+
+/** The most a GetLogEvents page can hold (1 MB of messages): what a read reserves up front. */
+export const PAGE_BYTES = 1_048_576;
+
+/** The message bytes of a batch as the byte budget counts them. */
+export function batchBytes(batch: Batch): number {
+  let bytes = 0;
+  for (const event of batch.events) bytes += event.message.length;
+  return bytes;
 }
 
 /**
@@ -24,6 +40,7 @@ export interface Reservation {
 
 interface Entry {
   readonly batch: Batch;
+  readonly bytes: number;
   acked: boolean;
 }
 
@@ -35,6 +52,7 @@ interface StreamState {
 interface Waiter {
   readonly key: string;
   readonly events: number;
+  readonly bytes: number;
   readonly resolve: (reservation: Reservation) => void;
   readonly reject: (error: Error) => void;
   readonly cleanup: () => void;
@@ -44,16 +62,18 @@ interface Waiter {
  * Per stream, the in-flight batches in read order. `ack` moves the committed position only over
  * the contiguous prefix of acknowledged batches (Vector's ordered finalizer, Beats' state heap),
  * so a checkpoint never passes a batch some sink has not accepted. It also bounds reads in flight
- * per stream (batches) and globally (events); pollers await a {@link Reservation} before they
+ * per stream (batches) and globally (batches, events and message bytes); pollers await a {@link Reservation} before they
  * call the API, so a slow sink stops reads instead of growing memory.
  */
 export class AckTracker {
   readonly maxInFlightBatchesPerStream: number;
   readonly maxInFlightBatches: number;
   readonly maxInFlightEvents: number;
+  readonly maxInFlightBytes: number;
   private readonly streams = new Map<string, StreamState>();
   private readonly waiters: Waiter[] = [];
   private events = 0;
+  private bytes = 0;
   private batches = 0;
   /** Granted reservations not yet registered or released (pending reads), all streams. */
   private reservations = 0;
@@ -63,11 +83,17 @@ export class AckTracker {
     this.maxInFlightBatchesPerStream = Math.max(1, options.maxInFlightBatchesPerStream ?? 4);
     this.maxInFlightBatches = Math.max(1, options.maxInFlightBatches ?? 64);
     this.maxInFlightEvents = Math.max(1, options.maxInFlightEvents ?? 50_000);
+    this.maxInFlightBytes = Math.max(1, options.maxInFlightBytes ?? 16 * 2 ** 20);
   }
 
   /** Events currently accounted (in-flight batches plus reservations). */
   get inFlightEvents(): number {
     return this.events;
+  }
+
+  /** Message bytes currently accounted (in-flight batches plus reservations). */
+  get inFlightBytes(): number {
+    return this.bytes;
   }
 
   /** Batches registered and not yet committed. */
@@ -81,14 +107,15 @@ export class AckTracker {
   }
 
   /**
-   * Waits until the stream may have one more batch in flight and `events` more events fit in the
-   * global budget (clamped to the budget, so an oversize request still proceeds once everything
-   * else is acknowledged). Waiters are served in arrival order, except that a waiter blocked only
+   * Waits until the stream may have one more batch in flight and `events` more events and a full
+   * page of bytes fit in the global budgets (each clamped to its budget, so an oversize request
+   * still proceeds once everything else is acknowledged). Waiters are served in arrival order, except that a waiter blocked only
    * by its own stream's limit does not hold up other streams.
    */
   reserve(stream: StreamRef, events: number, signal?: AbortSignal): Promise<Reservation> {
     const key = streamKey(stream);
     const size = Math.min(Math.max(0, events), this.maxInFlightEvents);
+    const bytes = Math.min(PAGE_BYTES, this.maxInFlightBytes);
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     return new Promise<Reservation>((resolve, reject) => {
       const onAbort = (): void => {
@@ -101,6 +128,7 @@ export class AckTracker {
       const waiter: Waiter = {
         key,
         events: size,
+        bytes,
         resolve,
         reject,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
@@ -128,6 +156,7 @@ export class AckTracker {
       const done = state.entries.shift() as Entry;
       committed = done.batch;
       this.events -= done.batch.events.length;
+      this.bytes -= done.bytes;
       this.batches -= 1;
     }
     if (committed !== undefined) {
@@ -149,6 +178,7 @@ export class AckTracker {
     if (state === undefined || last === undefined || last.batch.id !== batch.id) return false;
     state.entries.pop();
     this.events -= batch.events.length;
+    this.bytes -= last.bytes;
     this.batches -= 1;
     this.cleanupStream(key, state);
     this.wake();
@@ -179,11 +209,12 @@ export class AckTracker {
     }
   }
 
-  private grant(key: string, size: number): Reservation {
+  private grant(key: string, size: number, bytes: number): Reservation {
     const state = this.streamState(key);
     state.reserved += 1;
     this.reservations += 1;
     this.events += size;
+    this.bytes += bytes;
     let open = true;
     const close = (): void => {
       if (!open) throw new Error('reservation already used');
@@ -191,6 +222,7 @@ export class AckTracker {
       state.reserved -= 1;
       this.reservations -= 1;
       this.events -= size;
+      this.bytes -= bytes;
     };
     return {
       events: size,
@@ -198,8 +230,10 @@ export class AckTracker {
         if (streamKey(batch.stream) !== key) throw new Error('batch of another stream');
         close();
         this.streams.set(key, state);
-        state.entries.push({ batch, acked: false });
+        const size = batchBytes(batch);
+        state.entries.push({ batch, bytes: size, acked: false });
         this.events += batch.events.length;
+        this.bytes += size;
         this.batches += 1;
         this.wake();
       },
@@ -225,9 +259,10 @@ export class AckTracker {
       // starved by a stream of small ones.
       if (this.batches + this.reservations >= this.maxInFlightBatches) return;
       if (this.events + waiter.events > this.maxInFlightEvents) return;
+      if (this.bytes + waiter.bytes > this.maxInFlightBytes) return;
       this.waiters.splice(i, 1);
       waiter.cleanup();
-      waiter.resolve(this.grant(waiter.key, waiter.events));
+      waiter.resolve(this.grant(waiter.key, waiter.events, waiter.bytes));
     }
   }
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
+import { AckTracker, PAGE_BYTES, batchBytes } from '../../../src/pipeline/ack-tracker.js';
 import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
 
 const A: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-a' };
@@ -163,6 +163,31 @@ describe('AckTracker', () => {
     (await small).release();
     tracker.ack(b1);
     assert.equal(tracker.inFlightEvents, 0);
+  });
+
+  it('bounds message bytes globally: a read reserves a full page, the batch keeps its own size', async () => {
+    const budget = 2 * PAGE_BYTES + 100;
+    const tracker = new AckTracker({ maxInFlightBytes: budget, maxInFlightBatchesPerStream: 10 });
+    const big = batch(A, 1, 1);
+    const large = 'x'.repeat(PAGE_BYTES);
+    const heavy: Batch = { ...big, events: [{ ...big.events[0]!, message: large }] };
+    const r1 = await tracker.reserve(A, 10);
+    const r2 = await tracker.reserve(B, 10);
+    assert.equal(tracker.inFlightBytes, 2 * PAGE_BYTES);
+    let third = false;
+    const pending = tracker.reserve(B, 10).then((r) => ((third = true), r));
+    await tick();
+    assert.equal(third, false, 'no room for a third page while two are reserved');
+    r1.register(heavy); // a full page of bytes stays accounted until it is acknowledged
+    await tick();
+    assert.equal(third, false);
+    assert.equal(tracker.inFlightBytes, batchBytes(heavy) + PAGE_BYTES);
+    r2.release();
+    await tick();
+    assert.equal(third, true, 'a released reservation makes room');
+    (await pending).release();
+    assert.equal(tracker.ack(heavy)?.id, heavy.id);
+    assert.equal(tracker.inFlightBytes, 0);
   });
 
   it('clamps oversize requests so that they proceed alone', async () => {
