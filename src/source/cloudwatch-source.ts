@@ -7,7 +7,7 @@ import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
 import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
 import { ForwarderError } from '../util/errors.js';
-import type { BackoffOptions } from '../util/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import { noopLogger, type ComponentLogger } from '../util/logger.js';
@@ -80,6 +80,7 @@ export class CloudWatchSource {
   private startedAt = 0;
   private initialRoundDone = false;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(options: CloudWatchSourceOptions) {
     this.options = options;
@@ -198,6 +199,7 @@ export class CloudWatchSource {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     await this.discovery?.stop();
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     this.pollers.clear();
@@ -212,11 +214,18 @@ export class CloudWatchSource {
     if (this.stopped) return;
     const key = streamKey(stream);
     if (this.pollers.has(key)) return;
-    const state =
-      this.parked.get(key) ?? initialPollerState(this.checkpoints.get(key), this.startTimeFor());
-    this.parked.delete(key);
     const handler = this.handler;
     if (handler === undefined) return;
+    const checkpoint = this.checkpoints.get(key);
+    const parked = this.parked.get(key);
+    this.parked.delete(key);
+    // A stream without checkpoint was never read (see startWhenDurable): a parked state of it
+    // still holds the start resolved when it was first seen.
+    const start =
+      checkpoint === undefined
+        ? this.startCheckpoint(stream, parked?.startTime ?? this.startTimeFor())
+        : undefined;
+    const state = parked ?? initialPollerState(checkpoint ?? start);
     const poller = new StreamPoller({
       stream,
       port: this.options.port,
@@ -239,14 +248,68 @@ export class CloudWatchSource {
       onIdleChange: () => this.reportStates(),
     });
     this.pollers.set(key, poller);
-    poller.start();
     this.reportStates();
+    if (start === undefined) poller.start();
+    else void this.startWhenDurable(key, poller, start);
+  }
+
+  /**
+   * The checkpoint of a stream that has delivered nothing yet: no token, and the resolved start
+   * time as the session's `startTime` (null: the beginning of the stream).
+   */
+  private startCheckpoint(stream: StreamRef, startTime: number | undefined): CheckpointRecord {
+    return {
+      version: CHECKPOINT_VERSION,
+      logGroup: stream.logGroup,
+      logStream: stream.logStream,
+      nextForwardToken: null,
+      tokenStartTime: startTime ?? null,
+      lastEventTimestamp: null,
+      lastIngestionTime: null,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+      integrity: null,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /**
+   * Persists where a new stream starts before its poller reads anything. The start is resolved
+   * from the clock (`end`) and from whether discovery had finished its first round, so a restart
+   * would resolve it differently: a stream that stays quiet until then would skip the records
+   * written in between. A failed write is retried (and counted) without reading the stream;
+   * CloudWatch keeps the records meanwhile.
+   */
+  private async startWhenDurable(
+    key: string,
+    poller: StreamPoller,
+    record: CheckpointRecord,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.persist(key, poller.stream, record);
+        break;
+      } catch {
+        // persist has logged and counted the failure.
+        if (this.pollers.get(key) !== poller) return;
+        const delay = backoffDelay(attempt, this.options.backoff, this.options.random);
+        try {
+          await this.clock.sleep(delay, this.stopping.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+    // Retired or stopped meanwhile: the parked state still starts at the same place.
+    if (this.pollers.get(key) === poller) poller.start();
   }
 
   /**
    * Start time for a stream without checkpoint. `end` means "from now" for the streams found by
    * the first discovery round only: a stream created later (a replaced HSM) is read from its
-   * beginning, or its first records would be lost.
+   * beginning, or its first records would be lost. The answer depends on when it is asked, hence
+   * the start checkpoint (see startWhenDurable).
    */
   private startTimeFor(): number | undefined {
     const position = this.options.startPosition ?? { kind: 'beginning' };

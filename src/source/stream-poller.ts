@@ -65,22 +65,29 @@ export interface PollerState {
   nextSeq: number;
 }
 
-/** Initial state from a checkpoint, or from the start position for a new stream. */
+/**
+ * Initial state from a checkpoint, or from the start position for a stream without one. A
+ * checkpoint without a token is a start checkpoint (written when the stream's start position was
+ * resolved, before it delivered anything): reading begins at its `tokenStartTime`, null meaning
+ * the beginning of the stream, whatever the start position is configured to now.
+ */
 export function initialPollerState(
   checkpoint: CheckpointRecord | undefined,
-  startTime: number | undefined,
+  startTime?: number,
 ): PollerState {
+  const sessionStart =
+    checkpoint === undefined ? startTime : (checkpoint.tokenStartTime ?? undefined);
+  // A token-less checkpoint that names a delivered record (never written by us, but tolerated)
+  // re-seeks to that record's timestamp and skips what was delivered there.
+  const reseekAt =
+    checkpoint?.nextForwardToken === null
+      ? (checkpoint.lastEventTimestamp ?? undefined)
+      : undefined;
   return {
     token: checkpoint?.nextForwardToken ?? undefined,
-    // A checkpoint without a token (never written by us, but tolerated) re-seeks by timestamp.
-    startTime:
-      checkpoint === undefined
-        ? startTime
-        : checkpoint.nextForwardToken === null
-          ? (checkpoint.lastEventTimestamp ?? startTime)
-          : (checkpoint.tokenStartTime ?? undefined),
-    initialStartTime: startTime,
-    dedupe: checkpoint !== undefined && checkpoint.nextForwardToken === null,
+    startTime: reseekAt ?? sessionStart,
+    initialStartTime: sessionStart,
+    dedupe: reseekAt !== undefined,
     resume: {
       lastEventTimestamp: checkpoint?.lastEventTimestamp ?? null,
       lastIngestionTime: checkpoint?.lastIngestionTime ?? null,

@@ -215,6 +215,39 @@ describe('StreamPoller', () => {
     await h.poller.stop();
   });
 
+  it('starts a stream with a start checkpoint (no token) at its start time, whatever is configured now', async () => {
+    const start = (tokenStartTime: number | null): CheckpointRecord => ({
+      version: 1,
+      ...S,
+      nextForwardToken: null,
+      tokenStartTime,
+      lastEventTimestamp: null,
+      lastIngestionTime: null,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+      integrity: null,
+      updatedAt: new Date(T0).toISOString(),
+    });
+    assert.deepEqual(
+      [start(T0 + 2), start(null)].map((checkpoint) => {
+        const state = initialPollerState(checkpoint, T0 + 50);
+        return [state.token, state.startTime, state.initialStartTime, state.dedupe];
+      }),
+      [
+        [undefined, T0 + 2, T0 + 2, false],
+        [undefined, undefined, undefined, false],
+      ],
+    );
+    const h = harness({ checkpoint: start(T0 + 2) });
+    for (let i = 0; i < 4; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.port.calls[0]?.startTime, T0 + 2);
+    assert.deepEqual(h.messages(), [hsmRecord(2), hsmRecord(3)]);
+    await h.poller.stop();
+  });
+
   it('stops reading when the stream has too many unacknowledged batches (backpressure)', async () => {
     const tracker = new AckTracker({ maxInFlightBatchesPerStream: 2 });
     const h = harness({ autoAck: false, tracker, poll: { pageLimit: 1 } });
