@@ -39,6 +39,12 @@ export interface CloudWatchSourceOptions {
   /** A limiter shared with other users of the same account and region. */
   readonly limiter?: RateLimiter;
   readonly backoff?: BackoffOptions;
+  /**
+   * How long the read position of a retired stream is kept for its return; afterwards a
+   * returning stream resumes from its checkpoint. @default 86400000 (forward tokens expire
+   * after about 24 h anyway)
+   */
+  readonly parkedRetentionMs?: number;
 }
 
 /** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
@@ -71,8 +77,11 @@ export class CloudWatchSource {
   private readonly store: CheckpointStore;
   private readonly checkpoints = new Map<string, CheckpointRecord>();
   private readonly pollers = new Map<string, StreamPoller>();
-  /** Read positions of retired pollers, reused if the stream comes back. */
-  private readonly parked = new Map<string, PollerState>();
+  /** Read positions of retired pollers, reused if the stream comes back (see pruneParked). */
+  private readonly parked = new Map<
+    string,
+    { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
+  >();
   private readonly persistence = new Map<string, PersistState>();
   private readonly pendingIntegrity = new Map<string, JsonValue>();
   private discovery: StreamDiscovery | undefined;
@@ -128,6 +137,11 @@ export class CloudWatchSource {
   /** The newest committed (or loaded) checkpoint of a stream, e.g. to seed the integrity tracker. */
   checkpointOf(stream: StreamRef): CheckpointRecord | undefined {
     return this.checkpoints.get(streamKey(stream));
+  }
+
+  /** Retired streams whose read position is kept for their return. */
+  get parkedStreams(): number {
+    return this.parked.size;
   }
 
   /** Streams with a running poller. */
@@ -217,7 +231,7 @@ export class CloudWatchSource {
     const handler = this.handler;
     if (handler === undefined) return;
     const checkpoint = this.checkpoints.get(key);
-    const parked = this.parked.get(key);
+    const parked = this.parked.get(key)?.state;
     this.parked.delete(key);
     // A stream without checkpoint was never read (see startWhenDurable): a parked state of it
     // still holds the start resolved when it was first seen.
@@ -328,9 +342,23 @@ export class CloudWatchSource {
     const poller = this.pollers.get(key);
     if (poller === undefined) return undefined;
     this.pollers.delete(key);
-    this.parked.set(key, poller.position);
+    this.pruneParked();
+    this.parked.set(key, { stream, state: poller.position, at: this.clock.now() });
     this.reportStates();
     return poller;
+  }
+
+  /**
+   * Drops read positions parked longer than the retention, so streams that come and go (replaced
+   * HSMs) do not grow memory without bound. A position whose stream still has batches in flight
+   * is kept: its checkpoint is behind it until they are acknowledged, and a successor must
+   * continue their batch numbering.
+   */
+  private pruneParked(): void {
+    const cutoff = this.clock.now() - (this.options.parkedRetentionMs ?? 86_400_000);
+    for (const [key, parked] of this.parked) {
+      if (parked.at <= cutoff && this.tracker.pending(parked.stream) === 0) this.parked.delete(key);
+    }
   }
 
   private async retireStream(stream: StreamRef): Promise<void> {

@@ -200,4 +200,36 @@ describe('CloudWatchSource', () => {
     assert.equal(store.records.size, 1);
     await source.stop();
   });
+
+  it('forgets the read positions of retired streams after the retention; a returning stream resumes from its checkpoint', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    for (const s of ['hsm-1', 'hsm-2', 'hsm-3']) port.put(G, s, event(T0, hsmRecord(0)));
+    const source = makeSource(port, store, clock, { parkedRetentionMs: 10_000 });
+    const seen: string[] = [];
+    const started = source.start((b) => {
+      for (const e of b.events) seen.push(`${b.stream.logStream}:${e.message}`);
+      void source.ack(b);
+    });
+    // Three streams take two DescribeLogStreams pages: the rate limiter waits on the clock.
+    let ready = false;
+    void started.then(() => (ready = true));
+    assert.ok(await clock.advanceUntil(() => ready, 5000, 50));
+    await started;
+    assert.ok(await clock.advanceUntil(() => seen.length === 3 && store.saves >= 6, 5000, 50));
+
+    port.groups.get(G)?.delete('hsm-1');
+    assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 2, 5000, 50));
+    assert.equal(source.parkedStreams, 1);
+    await clock.advance(10_000);
+    port.groups.get(G)?.delete('hsm-2');
+    assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 1, 5000, 50));
+    assert.equal(source.parkedStreams, 1, 'hsm-1 forgotten, hsm-2 kept');
+
+    port.put(G, 'hsm-1', event(T0, hsmRecord(0)), event(T0 + 1, hsmRecord(1)));
+    assert.ok(await clock.advanceUntil(() => seen.length === 4, 5000, 50));
+    assert.equal(seen.at(-1), `hsm-1:${hsmRecord(1)}`);
+    await source.stop();
+  });
 });
