@@ -16,9 +16,15 @@ export interface CheckpointRecord {
   readonly version: typeof CHECKPOINT_VERSION;
   readonly logGroup: string;
   readonly logStream: string;
-  /** Forward token to continue from; expires after ~24 h, hence the fields below. */
+  /**
+   * Forward token to continue from; expires after ~24 h, hence the fields below. Null in the
+   * start checkpoint written when a stream is first seen, before it delivered anything.
+   */
   readonly nextForwardToken: string | null;
-  /** `startTime` to send together with the token (see ResumePosition.tokenStartTime). */
+  /**
+   * `startTime` to send together with the token (see ResumePosition.tokenStartTime); without a
+   * token, where reading starts (null: the beginning of the stream).
+   */
   readonly tokenStartTime: number | null;
   /** Re-seek point (`startTime`) when the token is rejected. */
   readonly lastEventTimestamp: number | null;

@@ -131,7 +131,7 @@ export const schema: convict.Schema<RawConfig> = {
       env: 'LOG_GROUPS',
     },
     startPosition: {
-      doc: 'Where a stream without a checkpoint starts: "beginning", "end", or an ISO-8601 time such as 2024-05-01T00:00:00Z.',
+      doc: 'Where a stream without a checkpoint starts: "beginning", "end", or an ISO-8601 time such as 2024-05-01T00:00:00Z. Resolved when the stream is first seen and stored in its checkpoint before it is read, so a restart or a later change never moves it.',
       format: 'fwd-start-position',
       default: 'beginning',
       env: 'START_POSITION',

@@ -7,7 +7,7 @@ import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
 import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
 import { ForwarderError } from '../util/errors.js';
-import type { BackoffOptions } from '../util/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import { noopLogger, type ComponentLogger } from '../util/logger.js';
@@ -39,6 +39,12 @@ export interface CloudWatchSourceOptions {
   /** A limiter shared with other users of the same account and region. */
   readonly limiter?: RateLimiter;
   readonly backoff?: BackoffOptions;
+  /**
+   * How long the read position of a retired stream is kept for its return; afterwards a
+   * returning stream resumes from its checkpoint. @default 86400000 (forward tokens expire
+   * after about 24 h anyway)
+   */
+  readonly parkedRetentionMs?: number;
 }
 
 /** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
@@ -71,8 +77,11 @@ export class CloudWatchSource {
   private readonly store: CheckpointStore;
   private readonly checkpoints = new Map<string, CheckpointRecord>();
   private readonly pollers = new Map<string, StreamPoller>();
-  /** Read positions of retired pollers, reused if the stream comes back. */
-  private readonly parked = new Map<string, PollerState>();
+  /** Read positions of retired pollers, reused if the stream comes back (see pruneParked). */
+  private readonly parked = new Map<
+    string,
+    { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
+  >();
   private readonly persistence = new Map<string, PersistState>();
   private readonly pendingIntegrity = new Map<string, JsonValue>();
   private discovery: StreamDiscovery | undefined;
@@ -80,6 +89,7 @@ export class CloudWatchSource {
   private startedAt = 0;
   private initialRoundDone = false;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(options: CloudWatchSourceOptions) {
     this.options = options;
@@ -127,6 +137,11 @@ export class CloudWatchSource {
   /** The newest committed (or loaded) checkpoint of a stream, e.g. to seed the integrity tracker. */
   checkpointOf(stream: StreamRef): CheckpointRecord | undefined {
     return this.checkpoints.get(streamKey(stream));
+  }
+
+  /** Retired streams whose read position is kept for their return. */
+  get parkedStreams(): number {
+    return this.parked.size;
   }
 
   /** Streams with a running poller. */
@@ -198,6 +213,7 @@ export class CloudWatchSource {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     await this.discovery?.stop();
     await Promise.all([...this.pollers.values()].map((p) => p.stop()));
     this.pollers.clear();
@@ -212,11 +228,18 @@ export class CloudWatchSource {
     if (this.stopped) return;
     const key = streamKey(stream);
     if (this.pollers.has(key)) return;
-    const state =
-      this.parked.get(key) ?? initialPollerState(this.checkpoints.get(key), this.startTimeFor());
-    this.parked.delete(key);
     const handler = this.handler;
     if (handler === undefined) return;
+    const checkpoint = this.checkpoints.get(key);
+    const parked = this.parked.get(key)?.state;
+    this.parked.delete(key);
+    // A stream without checkpoint was never read (see startWhenDurable): a parked state of it
+    // still holds the start resolved when it was first seen.
+    const start =
+      checkpoint === undefined
+        ? this.startCheckpoint(stream, parked?.startTime ?? this.startTimeFor())
+        : undefined;
+    const state = parked ?? initialPollerState(checkpoint ?? start);
     const poller = new StreamPoller({
       stream,
       port: this.options.port,
@@ -239,14 +262,68 @@ export class CloudWatchSource {
       onIdleChange: () => this.reportStates(),
     });
     this.pollers.set(key, poller);
-    poller.start();
     this.reportStates();
+    if (start === undefined) poller.start();
+    else void this.startWhenDurable(key, poller, start);
+  }
+
+  /**
+   * The checkpoint of a stream that has delivered nothing yet: no token, and the resolved start
+   * time as the session's `startTime` (null: the beginning of the stream).
+   */
+  private startCheckpoint(stream: StreamRef, startTime: number | undefined): CheckpointRecord {
+    return {
+      version: CHECKPOINT_VERSION,
+      logGroup: stream.logGroup,
+      logStream: stream.logStream,
+      nextForwardToken: null,
+      tokenStartTime: startTime ?? null,
+      lastEventTimestamp: null,
+      lastIngestionTime: null,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+      integrity: null,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  /**
+   * Persists where a new stream starts before its poller reads anything. The start is resolved
+   * from the clock (`end`) and from whether discovery had finished its first round, so a restart
+   * would resolve it differently: a stream that stays quiet until then would skip the records
+   * written in between. A failed write is retried (and counted) without reading the stream;
+   * CloudWatch keeps the records meanwhile.
+   */
+  private async startWhenDurable(
+    key: string,
+    poller: StreamPoller,
+    record: CheckpointRecord,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.persist(key, poller.stream, record);
+        break;
+      } catch {
+        // persist has logged and counted the failure.
+        if (this.pollers.get(key) !== poller) return;
+        const delay = backoffDelay(attempt, this.options.backoff, this.options.random);
+        try {
+          await this.clock.sleep(delay, this.stopping.signal);
+        } catch {
+          return;
+        }
+      }
+    }
+    // Retired or stopped meanwhile: the parked state still starts at the same place.
+    if (this.pollers.get(key) === poller) poller.start();
   }
 
   /**
    * Start time for a stream without checkpoint. `end` means "from now" for the streams found by
    * the first discovery round only: a stream created later (a replaced HSM) is read from its
-   * beginning, or its first records would be lost.
+   * beginning, or its first records would be lost. The answer depends on when it is asked, hence
+   * the start checkpoint (see startWhenDurable).
    */
   private startTimeFor(): number | undefined {
     const position = this.options.startPosition ?? { kind: 'beginning' };
@@ -265,9 +342,23 @@ export class CloudWatchSource {
     const poller = this.pollers.get(key);
     if (poller === undefined) return undefined;
     this.pollers.delete(key);
-    this.parked.set(key, poller.position);
+    this.pruneParked();
+    this.parked.set(key, { stream, state: poller.position, at: this.clock.now() });
     this.reportStates();
     return poller;
+  }
+
+  /**
+   * Drops read positions parked longer than the retention, so streams that come and go (replaced
+   * HSMs) do not grow memory without bound. A position whose stream still has batches in flight
+   * is kept: its checkpoint is behind it until they are acknowledged, and a successor must
+   * continue their batch numbering.
+   */
+  private pruneParked(): void {
+    const cutoff = this.clock.now() - (this.options.parkedRetentionMs ?? 86_400_000);
+    for (const [key, parked] of this.parked) {
+      if (parked.at <= cutoff && this.tracker.pending(parked.stream) === 0) this.parked.delete(key);
+    }
   }
 
   private async retireStream(stream: StreamRef): Promise<void> {

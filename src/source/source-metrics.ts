@@ -47,6 +47,8 @@ export interface SourceMetrics {
   checkpointCommitted(stream: StreamRef): void;
   /** A checkpoint write failed (it is retried with the next acknowledgement). */
   checkpointFailed(stream: StreamRef): void;
+  /** An error escaped a stream poller's loop; the loop restarts after a backoff. */
+  pollerRestarted(stream: StreamRef): void;
 }
 
 const ignore = (): void => {};
@@ -68,4 +70,5 @@ export const noopSourceMetrics: SourceMetrics = {
   inFlight: ignore,
   checkpointCommitted: ignore,
   checkpointFailed: ignore,
+  pollerRestarted: ignore,
 };

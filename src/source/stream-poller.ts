@@ -65,22 +65,29 @@ export interface PollerState {
   nextSeq: number;
 }
 
-/** Initial state from a checkpoint, or from the start position for a new stream. */
+/**
+ * Initial state from a checkpoint, or from the start position for a stream without one. A
+ * checkpoint without a token is a start checkpoint (written when the stream's start position was
+ * resolved, before it delivered anything): reading begins at its `tokenStartTime`, null meaning
+ * the beginning of the stream, whatever the start position is configured to now.
+ */
 export function initialPollerState(
   checkpoint: CheckpointRecord | undefined,
-  startTime: number | undefined,
+  startTime?: number,
 ): PollerState {
+  const sessionStart =
+    checkpoint === undefined ? startTime : (checkpoint.tokenStartTime ?? undefined);
+  // A token-less checkpoint that names a delivered record (never written by us, but tolerated)
+  // re-seeks to that record's timestamp and skips what was delivered there.
+  const reseekAt =
+    checkpoint?.nextForwardToken === null
+      ? (checkpoint.lastEventTimestamp ?? undefined)
+      : undefined;
   return {
     token: checkpoint?.nextForwardToken ?? undefined,
-    // A checkpoint without a token (never written by us, but tolerated) re-seeks by timestamp.
-    startTime:
-      checkpoint === undefined
-        ? startTime
-        : checkpoint.nextForwardToken === null
-          ? (checkpoint.lastEventTimestamp ?? startTime)
-          : (checkpoint.tokenStartTime ?? undefined),
-    initialStartTime: startTime,
-    dedupe: checkpoint !== undefined && checkpoint.nextForwardToken === null,
+    startTime: reseekAt ?? sessionStart,
+    initialStartTime: sessionStart,
+    dedupe: reseekAt !== undefined,
     resume: {
       lastEventTimestamp: checkpoint?.lastEventTimestamp ?? null,
       lastIngestionTime: checkpoint?.lastIngestionTime ?? null,
@@ -90,6 +97,15 @@ export function initialPollerState(
     },
     nextSeq: 1,
   };
+}
+
+/** Never throws, whatever was thrown (String() itself throws on some objects). */
+function errorText(error: unknown): string {
+  try {
+    return String(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }
 
 export interface StreamPollerDeps {
@@ -159,18 +175,44 @@ export class StreamPoller {
   }
 
   start(): void {
-    this.running ??= this.run().catch((error: unknown) => {
-      this.deps.logger.error(
-        { ...this.stream, err: String(error) },
-        'stream poller stopped unexpectedly',
-      );
-    });
+    this.running ??= this.supervise();
   }
 
   /** Stops polling (in-flight batches stay ackable) and waits for the loop to exit. */
   async stop(): Promise<void> {
     this.controller.abort();
     await this.running;
+  }
+
+  /**
+   * Runs the polling loop and restarts it when an error escapes it (a fault its own handling did
+   * not foresee). A loop that just ended would stall its stream for good: discovery still lists
+   * the stream, so nothing would ever start another poller. The read position lives in `state`,
+   * so the new loop reads on where the old one stopped. Restarts back off like unknown API
+   * errors, are logged and counted.
+   */
+  private async supervise(): Promise<void> {
+    const signal = this.controller.signal;
+    for (let restarts = 0; ; restarts += 1) {
+      try {
+        // Returns only when stopped or when the stream is gone.
+        await this.run();
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        const delay = backoffDelay(restarts + 5, this.deps.options?.backoff, this.random);
+        this.deps.metrics.pollerRestarted(this.stream);
+        this.deps.logger.error(
+          { ...this.stream, err: errorText(error), restarts: restarts + 1, delayMs: delay },
+          'stream poller failed unexpectedly; restarting it after a backoff',
+        );
+        try {
+          await this.deps.clock.sleep(delay, signal);
+        } catch {
+          return;
+        }
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -232,8 +274,10 @@ export class StreamPoller {
           // Cycle bound reached: yield so other pollers and the pipeline get the event loop.
           await this.deps.clock.sleep(0, signal);
         }
-      } catch {
-        return;
+      } catch (error) {
+        // Only a stop ends the loop here; anything else is the supervisor's to report.
+        if (signal.aborted) return;
+        throw error;
       }
     }
   }

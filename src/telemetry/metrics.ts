@@ -271,6 +271,12 @@ export const METRIC_SPECS = {
     help: 'Log streams no longer polled (deleted or replaced HSM).',
     labels: ['log_group'],
   },
+  pollerRestarts: {
+    type: 'counter',
+    name: 'poller_restarts_total',
+    help: 'Stream pollers restarted after an unexpected error escaped their loop (reading resumes from the in-memory position after a backoff).',
+    labels: ['log_group'],
+  },
   buildInfo: {
     type: 'gauge',
     name: 'build_info',
@@ -410,6 +416,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     handles.sourceDuplicatesSkipped,
     handles.streamsDiscovered,
     handles.streamsRetired,
+    handles.pollerRestarts,
   ] as const;
 
   return {

@@ -70,6 +70,7 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       metrics.tokenRejections.inc(labels, 0);
       metrics.sourceDuplicatesSkipped.inc(labels, 0);
       metrics.streamsRetired.inc(labels, 0);
+      metrics.pollerRestarts.inc(labels, 0);
       metrics.recordsRead.inc(labels, 0);
     },
     streamRetired(stream) {
@@ -87,6 +88,9 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
     },
     checkpointFailed() {
       metrics.checkpointCommits.inc({ outcome: 'error' });
+    },
+    pollerRestarted(stream) {
+      metrics.pollerRestarts.inc({ log_group: stream.logGroup });
     },
   };
 }

@@ -6,7 +6,10 @@ import type {
   CheckpointStore,
 } from '../../../src/checkpoint/checkpoint-store.js';
 import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
-import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
+import {
+  CloudWatchSource,
+  type CloudWatchSourceOptions,
+} from '../../../src/source/cloudwatch-source.js';
 import { ForwarderError } from '../../../src/util/errors.js';
 import { FakeClock } from './support/fake-clock.js';
 import { event, FakeCloudWatch, hsmRecord } from './support/fake-port.js';
@@ -15,6 +18,8 @@ import { RecordingMetrics } from './support/recording-metrics.js';
 class MemoryStore implements CheckpointStore {
   readonly records = new Map<string, CheckpointRecord>();
   saves = 0;
+  /** Saves that fail before the store works again. */
+  failSaves = 0;
   corrupt = false;
   open(): Promise<void> {
     return Promise.resolve();
@@ -30,6 +35,10 @@ class MemoryStore implements CheckpointStore {
   }
   save(record: CheckpointRecord): Promise<void> {
     this.saves += 1;
+    if (this.failSaves > 0) {
+      this.failSaves -= 1;
+      return Promise.reject(new ForwarderError('FWD_ERR_CHECKPOINT_IO', 'disk full'));
+    }
     this.records.set(streamKey(record), record);
     return Promise.resolve();
   }
@@ -43,7 +52,12 @@ class MemoryStore implements CheckpointStore {
 const G = '/aws/cloudhsm/cluster-u';
 const T0 = 1_700_000_000_000;
 
-function makeSource(port: FakeCloudWatch, store: MemoryStore, clock: FakeClock) {
+function makeSource(
+  port: FakeCloudWatch,
+  store: MemoryStore,
+  clock: FakeClock,
+  extra: Partial<CloudWatchSourceOptions> = {},
+) {
   return new CloudWatchSource({
     port,
     checkpointStore: store,
@@ -53,6 +67,7 @@ function makeSource(port: FakeCloudWatch, store: MemoryStore, clock: FakeClock) 
     polling: { pageLimit: 2, minIdleMs: 100, maxIdleMs: 200 },
     discovery: { intervalMs: 1000 },
     rateLimits: { GetLogEvents: { ratePerSecond: 1000, burst: 100 } },
+    ...extra,
   });
 }
 
@@ -72,7 +87,8 @@ describe('CloudWatchSource', () => {
     const [b1, b2, b3] = batches as [Batch, Batch, Batch];
     await source.ack(b3, { integrity: { at: 3 } });
     await source.ack(b2, { integrity: { at: 2 } });
-    assert.equal(store.records.size, 0);
+    // Still the start checkpoint written before the first read: no token, nothing delivered.
+    assert.equal(store.records.get(streamKey(b1.stream))?.nextForwardToken, null);
     await source.ack(b1);
     const saved = store.records.get(streamKey(b1.stream));
     assert.equal(saved?.nextForwardToken, 't/6');
@@ -133,6 +149,87 @@ describe('CloudWatchSource', () => {
       source.activeStreams().map((s) => s.logStream),
       ['hsm-2'],
     );
+    await source.stop();
+  });
+
+  it('persists where a quiet stream starts, so a restart does not skip what arrived in between (START_POSITION=end)', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    port.put(G, 'hsm-1', event(T0, hsmRecord(0))); // before the first start: `end` skips it
+    const end = { startPosition: { kind: 'end' } } as const;
+    const first = makeSource(port, store, clock, end);
+    const seen: Batch[] = [];
+    const started = first.start((b) => void seen.push(b));
+    await clock.advance(0);
+    await started;
+    await clock.advance(500);
+    assert.equal(seen.length, 0);
+    await first.stop();
+
+    await clock.advance(5000);
+    port.put(G, 'hsm-1', event(T0 + 12_000, hsmRecord(1))); // while the forwarder is down
+    await clock.advance(5000);
+    const second = makeSource(port, store, clock, end);
+    const restarted = second.start((b) => void seen.push(b));
+    await clock.advance(0);
+    await restarted;
+    await clock.advance(0);
+    assert.deepEqual(
+      seen.flatMap((b) => b.events.map((e) => e.message)),
+      [hsmRecord(1)],
+    );
+    await second.stop();
+  });
+
+  it('reads a new stream only once its start is durable, retrying a failed start checkpoint', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    store.failSaves = 2;
+    port.put(G, 'hsm-1', event(T0, hsmRecord(0)));
+    const source = makeSource(port, store, clock, { backoff: { baseMs: 1000, maxMs: 1000 } });
+    const seen: Batch[] = [];
+    const started = source.start((b) => void seen.push(b));
+    await clock.advance(0);
+    await started;
+    assert.equal(store.saves, 1);
+    assert.equal(port.calls.length, 0, 'nothing is read before the start is durable');
+    assert.ok(await clock.advanceUntil(() => seen.length === 1, 10_000));
+    assert.equal(store.saves, 3);
+    assert.equal(store.records.size, 1);
+    await source.stop();
+  });
+
+  it('forgets the read positions of retired streams after the retention; a returning stream resumes from its checkpoint', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    for (const s of ['hsm-1', 'hsm-2', 'hsm-3']) port.put(G, s, event(T0, hsmRecord(0)));
+    const source = makeSource(port, store, clock, { parkedRetentionMs: 10_000 });
+    const seen: string[] = [];
+    const started = source.start((b) => {
+      for (const e of b.events) seen.push(`${b.stream.logStream}:${e.message}`);
+      void source.ack(b);
+    });
+    // Three streams take two DescribeLogStreams pages: the rate limiter waits on the clock.
+    let ready = false;
+    void started.then(() => (ready = true));
+    assert.ok(await clock.advanceUntil(() => ready, 5000, 50));
+    await started;
+    assert.ok(await clock.advanceUntil(() => seen.length === 3 && store.saves >= 6, 5000, 50));
+
+    port.groups.get(G)?.delete('hsm-1');
+    assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 2, 5000, 50));
+    assert.equal(source.parkedStreams, 1);
+    await clock.advance(10_000);
+    port.groups.get(G)?.delete('hsm-2');
+    assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 1, 5000, 50));
+    assert.equal(source.parkedStreams, 1, 'hsm-1 forgotten, hsm-2 kept');
+
+    port.put(G, 'hsm-1', event(T0, hsmRecord(0)), event(T0 + 1, hsmRecord(1)));
+    assert.ok(await clock.advanceUntil(() => seen.length === 4, 5000, 50));
+    assert.equal(seen.at(-1), `hsm-1:${hsmRecord(1)}`);
     await source.stop();
   });
 });

@@ -28,6 +28,7 @@ function harness(
     poll?: PollerOptions;
     tracker?: AckTracker;
     deliver?: (batch: Batch) => void;
+    onIdleChange?: () => void;
   } = {},
 ) {
   const clock = new FakeClock(T0 + 60_000);
@@ -54,6 +55,7 @@ function harness(
       if (options.autoAck !== false) tracker.ack(batch);
     },
     onGone: () => (gone = true),
+    ...(options.onIdleChange === undefined ? {} : { onIdleChange: options.onIdleChange }),
   });
   const messages = () => batches.flatMap((b) => b.events.map((e) => e.message));
   return { clock, port, tracker, metrics, batches, poller, messages, isGone: () => gone };
@@ -215,6 +217,39 @@ describe('StreamPoller', () => {
     await h.poller.stop();
   });
 
+  it('starts a stream with a start checkpoint (no token) at its start time, whatever is configured now', async () => {
+    const start = (tokenStartTime: number | null): CheckpointRecord => ({
+      version: 1,
+      ...S,
+      nextForwardToken: null,
+      tokenStartTime,
+      lastEventTimestamp: null,
+      lastIngestionTime: null,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+      integrity: null,
+      updatedAt: new Date(T0).toISOString(),
+    });
+    assert.deepEqual(
+      [start(T0 + 2), start(null)].map((checkpoint) => {
+        const state = initialPollerState(checkpoint, T0 + 50);
+        return [state.token, state.startTime, state.initialStartTime, state.dedupe];
+      }),
+      [
+        [undefined, T0 + 2, T0 + 2, false],
+        [undefined, undefined, undefined, false],
+      ],
+    );
+    const h = harness({ checkpoint: start(T0 + 2) });
+    for (let i = 0; i < 4; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.port.calls[0]?.startTime, T0 + 2);
+    assert.deepEqual(h.messages(), [hsmRecord(2), hsmRecord(3)]);
+    await h.poller.stop();
+  });
+
   it('stops reading when the stream has too many unacknowledged batches (backpressure)', async () => {
     const tracker = new AckTracker({ maxInFlightBatchesPerStream: 2 });
     const h = harness({ autoAck: false, tracker, poll: { pageLimit: 1 } });
@@ -258,6 +293,53 @@ describe('StreamPoller', () => {
     h.poller.start();
     await h.clock.advance(0);
     assert.equal(h.isGone(), true);
+    await h.poller.stop();
+  });
+
+  it('restarts its loop after a backoff when an error escapes it, counts the restart and reads on', async () => {
+    // Fault injected through the port, since neither the emulator nor the SDK can produce it:
+    // GetLogEvents rejects with a value that is not an Error and cannot even be turned into a
+    // string, so the loop's own error handling throws while reporting it.
+    const h = harness();
+    for (let i = 0; i < 3; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    const callTimes: number[] = [];
+    h.port.interceptors.push(() => {
+      callTimes.push(h.clock.now());
+      return undefined;
+    });
+    h.port.rejectNext(Object.create(null));
+    h.poller.start();
+    assert.ok(
+      await h.clock.advanceUntil(() => h.messages().length === 3, 60_000, 100),
+      'the stream is read on after the fault',
+    );
+    assert.deepEqual(h.messages(), [hsmRecord(0), hsmRecord(1), hsmRecord(2)]);
+    assert.equal(h.metrics.restarts, 1);
+    // Backoff as for unknown API errors: backoffDelay(5) with random 0.5 = 3200 ms.
+    assert.ok((callTimes[1] ?? 0) - (callTimes[0] ?? 0) >= 3200, `calls at ${callTimes.join()}`);
+    await h.poller.stop();
+  });
+
+  it('restarts rather than ends silently when waiting at the tail fails', async () => {
+    // Injected through the idle-change callback (the source's stream-state reporting): an error
+    // while going idle used to end the loop without a trace.
+    let failures = 1;
+    const h = harness({
+      onIdleChange: () => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('stream-state report failed');
+        }
+      },
+    });
+    h.poller.start();
+    await h.clock.advance(0);
+    h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)));
+    assert.ok(
+      await h.clock.advanceUntil(() => h.messages().length === 1, 60_000, 100),
+      'records written after the fault are read',
+    );
+    assert.equal(h.metrics.restarts, 1);
     await h.poller.stop();
   });
 

@@ -32,6 +32,7 @@ export class FakeCloudWatch implements CloudWatchPort {
   /** Page size cap independent of `limit` (to force multi-page reads). */
   maxPage = Number.POSITIVE_INFINITY;
   describePageSize = 2;
+  private rejection: { readonly reason: unknown } | undefined;
 
   put(logGroup: string, logStream: string, ...events: RawEvent[]): void {
     let group = this.groups.get(logGroup);
@@ -67,10 +68,25 @@ export class FakeCloudWatch implements CloudWatchPort {
         const out = interceptor(input);
         if (out !== undefined) return Promise.resolve(out);
       }
+      const rejection = this.rejection;
+      if (rejection !== undefined) {
+        this.rejection = undefined;
+        return Promise.resolve().then(() => {
+          throw rejection.reason;
+        });
+      }
       return Promise.resolve(this.defaultGet(input));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  /**
+   * Makes the next GetLogEvents call that no interceptor answers reject with exactly `reason`,
+   * which need not be an Error (interceptors can only throw, and thrown non-Errors are wrapped).
+   */
+  rejectNext(reason: unknown): void {
+    this.rejection = { reason };
   }
 
   /** Adds an interceptor that is removed after it answered once. */

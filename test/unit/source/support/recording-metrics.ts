@@ -11,6 +11,7 @@ export class RecordingMetrics implements SourceMetrics {
   throttles = 0;
   retries = 0;
   tokenRejections = 0;
+  restarts = 0;
   duplicates = 0;
   events = 0;
   pages = 0;
@@ -64,4 +65,7 @@ export class RecordingMetrics implements SourceMetrics {
     this.commits += 1;
   }
   checkpointFailed(): void {}
+  pollerRestarted(): void {
+    this.restarts += 1;
+  }
 }
