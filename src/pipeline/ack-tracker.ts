@@ -30,6 +30,8 @@ interface Entry {
 interface StreamState {
   readonly entries: Entry[];
   reserved: number;
+  /** Events of its in-flight batches and reservations. */
+  events: number;
 }
 
 interface Waiter {
@@ -83,8 +85,10 @@ export class AckTracker {
   /**
    * Waits until the stream may have one more batch in flight and `events` more events fit in the
    * global budget (clamped to the budget, so an oversize request still proceeds once everything
-   * else is acknowledged). Waiters are served in arrival order, except that a waiter blocked only
-   * by its own stream's limit does not hold up other streams.
+   * else is acknowledged). A stream that already holds events is granted only while another
+   * reservation of the same size would still fit, so one stuck stream never holds the whole
+   * budget. Waiters are served in arrival order, except that a waiter blocked only by its own
+   * stream's limits does not hold up other streams.
    */
   reserve(stream: StreamRef, events: number, signal?: AbortSignal): Promise<Reservation> {
     const key = streamKey(stream);
@@ -128,6 +132,7 @@ export class AckTracker {
       const done = state.entries.shift() as Entry;
       committed = done.batch;
       this.events -= done.batch.events.length;
+      state.events -= done.batch.events.length;
       this.batches -= 1;
     }
     if (committed !== undefined) {
@@ -149,6 +154,7 @@ export class AckTracker {
     if (state === undefined || last === undefined || last.batch.id !== batch.id) return false;
     state.entries.pop();
     this.events -= batch.events.length;
+    state.events -= batch.events.length;
     this.batches -= 1;
     this.cleanupStream(key, state);
     this.wake();
@@ -164,7 +170,7 @@ export class AckTracker {
   private streamState(key: string): StreamState {
     let state = this.streams.get(key);
     if (state === undefined) {
-      state = { entries: [], reserved: 0 };
+      state = { entries: [], reserved: 0, events: 0 };
       this.streams.set(key, state);
     }
     return state;
@@ -182,6 +188,7 @@ export class AckTracker {
   private grant(key: string, size: number): Reservation {
     const state = this.streamState(key);
     state.reserved += 1;
+    state.events += size;
     this.reservations += 1;
     this.events += size;
     let open = true;
@@ -189,6 +196,7 @@ export class AckTracker {
       if (!open) throw new Error('reservation already used');
       open = false;
       state.reserved -= 1;
+      state.events -= size;
       this.reservations -= 1;
       this.events -= size;
     };
@@ -199,6 +207,7 @@ export class AckTracker {
         close();
         this.streams.set(key, state);
         state.entries.push({ batch, acked: false });
+        state.events += batch.events.length;
         this.events += batch.events.length;
         this.batches += 1;
         this.wake();
@@ -215,8 +224,14 @@ export class AckTracker {
     for (let i = 0; i < this.waiters.length;) {
       const waiter = this.waiters[i] as Waiter;
       const state = this.streams.get(waiter.key);
+      const held = (state?.entries.length ?? 0) + (state?.reserved ?? 0);
+      // A stream that already holds events may not take the budget's last reservation's worth:
+      // a stream whose delivery is stuck (e.g. its index refuses writes) then cannot starve the
+      // other streams, however the page size and the budgets are configured. Like the per-stream
+      // batch limit, this waits for the stream's own acks and holds up no other waiter.
       const streamFull =
-        (state?.entries.length ?? 0) + (state?.reserved ?? 0) >= this.maxInFlightBatchesPerStream;
+        held >= this.maxInFlightBatchesPerStream ||
+        (held > 0 && (state?.events ?? 0) + 2 * waiter.events > this.maxInFlightEvents);
       if (streamFull) {
         i += 1;
         continue;
