@@ -133,8 +133,11 @@ export function createApp(config: Config, logger: Logger): App {
         client,
         indexPrefix: config.opensearch.indexPrefix,
         bulkMaxDocs: config.opensearch.bulkMaxDocs,
+        lateIndex: config.opensearch.lateIndex,
         logger: log('sink.opensearch'),
         onHealth: telemetry.sinkHealth,
+        onStall: telemetry.sinkStall,
+        onRefused: telemetry.sinkRefused,
       }),
     );
   }

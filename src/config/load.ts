@@ -101,6 +101,7 @@ export interface Config {
     readonly bulkMaxDocs: number;
     readonly compression: KafkaCompression;
     readonly requestTimeoutMs: number;
+    readonly lateIndex: boolean;
   };
   readonly deadLetter: { readonly topic: string; readonly file: string };
   readonly enrichment: {
@@ -470,6 +471,7 @@ function resolveConfig(raw: RawConfig, ctx: Context): Config {
       bulkMaxDocs: opensearch.bulkMaxDocs,
       compression: opensearch.compression,
       requestTimeoutMs: opensearch.requestTimeoutMs,
+      lateIndex: opensearch.lateIndex,
     },
     deadLetter: { ...raw.deadLetter },
     enrichment: {

@@ -74,6 +74,7 @@ export interface RawConfig {
     bulkMaxDocs: number;
     compression: KafkaCompression;
     requestTimeoutMs: number;
+    lateIndex: boolean;
   };
   deadLetter: { topic: string; file: string };
   enrichment: {
@@ -433,6 +434,15 @@ export const schema: convict.Schema<RawConfig> = {
       30_000,
       1_000,
     ),
+    lateIndex: {
+      doc:
+        'Send an event whose daily index refuses writes (write block, e.g. ISM read_only; closed ' +
+        'index) to <prefix>-late-YYYY.MM instead of waiting for the index to be fixed. Caveat: a ' +
+        'later replay of such an event into its daily index makes a second document.',
+      format: 'fwd-boolean',
+      default: false,
+      env: 'OPENSEARCH_LATE_INDEX',
+    },
   },
   deadLetter: {
     topic: {

@@ -47,6 +47,10 @@ interface Entry {
 interface StreamState {
   readonly entries: Entry[];
   reserved: number;
+  /** Events of its in-flight batches and reservations. */
+  events: number;
+  /** Message bytes of its in-flight batches and reservations. */
+  bytes: number;
 }
 
 interface Waiter {
@@ -109,8 +113,10 @@ export class AckTracker {
   /**
    * Waits until the stream may have one more batch in flight and `events` more events and a full
    * page of bytes fit in the global budgets (each clamped to its budget, so an oversize request
-   * still proceeds once everything else is acknowledged). Waiters are served in arrival order, except that a waiter blocked only
-   * by its own stream's limit does not hold up other streams.
+   * still proceeds once everything else is acknowledged). A stream that already holds events is
+   * granted only while another reservation of the same size would still fit, so one stuck stream
+   * never holds the whole budget. Waiters are served in arrival order, except that a waiter
+   * blocked only by its own stream's limits does not hold up other streams.
    */
   reserve(stream: StreamRef, events: number, signal?: AbortSignal): Promise<Reservation> {
     const key = streamKey(stream);
@@ -157,6 +163,8 @@ export class AckTracker {
       committed = done.batch;
       this.events -= done.batch.events.length;
       this.bytes -= done.bytes;
+      state.events -= done.batch.events.length;
+      state.bytes -= done.bytes;
       this.batches -= 1;
     }
     if (committed !== undefined) {
@@ -179,6 +187,8 @@ export class AckTracker {
     state.entries.pop();
     this.events -= batch.events.length;
     this.bytes -= last.bytes;
+    state.events -= batch.events.length;
+    state.bytes -= last.bytes;
     this.batches -= 1;
     this.cleanupStream(key, state);
     this.wake();
@@ -194,7 +204,7 @@ export class AckTracker {
   private streamState(key: string): StreamState {
     let state = this.streams.get(key);
     if (state === undefined) {
-      state = { entries: [], reserved: 0 };
+      state = { entries: [], reserved: 0, events: 0, bytes: 0 };
       this.streams.set(key, state);
     }
     return state;
@@ -212,6 +222,8 @@ export class AckTracker {
   private grant(key: string, size: number, bytes: number): Reservation {
     const state = this.streamState(key);
     state.reserved += 1;
+    state.events += size;
+    state.bytes += bytes;
     this.reservations += 1;
     this.events += size;
     this.bytes += bytes;
@@ -220,6 +232,8 @@ export class AckTracker {
       if (!open) throw new Error('reservation already used');
       open = false;
       state.reserved -= 1;
+      state.events -= size;
+      state.bytes -= bytes;
       this.reservations -= 1;
       this.events -= size;
       this.bytes -= bytes;
@@ -232,6 +246,8 @@ export class AckTracker {
         this.streams.set(key, state);
         const size = batchBytes(batch);
         state.entries.push({ batch, bytes: size, acked: false });
+        state.events += batch.events.length;
+        state.bytes += size;
         this.events += batch.events.length;
         this.bytes += size;
         this.batches += 1;
@@ -249,8 +265,16 @@ export class AckTracker {
     for (let i = 0; i < this.waiters.length;) {
       const waiter = this.waiters[i] as Waiter;
       const state = this.streams.get(waiter.key);
+      const held = (state?.entries.length ?? 0) + (state?.reserved ?? 0);
+      // A stream that already holds events may not take the budget's last reservation's worth:
+      // a stream whose delivery is stuck (e.g. its index refuses writes) then cannot starve the
+      // other streams, however the page size and the budgets are configured. Like the per-stream
+      // batch limit, this waits for the stream's own acks and holds up no other waiter.
       const streamFull =
-        (state?.entries.length ?? 0) + (state?.reserved ?? 0) >= this.maxInFlightBatchesPerStream;
+        held >= this.maxInFlightBatchesPerStream ||
+        (held > 0 &&
+          ((state?.events ?? 0) + 2 * waiter.events > this.maxInFlightEvents ||
+            (state?.bytes ?? 0) + 2 * waiter.bytes > this.maxInFlightBytes));
       if (streamFull) {
         i += 1;
         continue;

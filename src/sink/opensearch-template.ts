@@ -150,3 +150,15 @@ export function dailyIndex(indexPrefix: string, time: number): string {
   const d = String(date.getUTCDate()).padStart(2, '0');
   return `${indexPrefix}-${y}.${m}.${d}`;
 }
+
+/**
+ * `<prefix>-late-YYYY.MM`: where `opensearch.lateIndex` sends an event whose daily index refuses
+ * writes (write block, closed). Inside the template's pattern, so it gets the same mappings;
+ * monthly, so late events of a whole month share one small index.
+ */
+export function lateIndex(indexPrefix: string, time: number): string {
+  const date = new Date(time);
+  if (Number.isNaN(date.getTime())) return `${indexPrefix}-late-invalid-time`;
+  const m = String(date.getUTCMonth() + 1).padStart(2, '0');
+  return `${indexPrefix}-late-${date.getUTCFullYear()}.${m}`;
+}

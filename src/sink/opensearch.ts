@@ -1,13 +1,20 @@
 /**
  * OpenSearch sink (design §3.5): one bulk request per chunk of a batch, action `create` with
- * `_id` = event uid into the daily index of the event's own time. Per item: 201 is delivered,
- * 409 is "already indexed" (a duplicate, still success), 429 and 5xx are retried with backoff for
- * just those items, any other error is a permanent rejection handed back for the dead-letter
- * destination. A whole request refused for its content (413 too large, 400) is halved until the
- * offending event stands alone, and only that event is rejected. Every other whole-request
- * failure (node down, timeouts, 429/5xx, and 401/403/other 4xx, which are configuration or
- * permission problems) retries the chunk forever with backoff and marks the sink unhealthy: it
- * stalls delivery instead of dead-lettering events that are not at fault.
+ * `_id` = event uid into the daily index of the event's own time. Per item (see
+ * opensearch-refusal.ts): 201 is delivered, 409 is "already indexed" (a duplicate, still
+ * success), 429 and 5xx are retried with backoff for just those items, a refusal of the document
+ * itself (mapping or parse error, too large) is a permanent rejection handed back for the
+ * dead-letter destination, and a refusal caused by the cluster's configuration (403, index not
+ * found with auto-create off, a write block, a closed index, an invalid index name) is retried
+ * with backoff, logged as an error naming the index and what to fix, counted, and reported as a
+ * stall for `/readyz`. Only the events bound for the refusing index wait: the others of the chunk
+ * are delivered. With `lateIndex`, events refused by a write block or a closed index go to
+ * `<prefix>-late-YYYY.MM` instead.
+ * A whole request refused for its content (413 too large, 400) is halved until the offending
+ * event stands alone, and only that event is rejected. Every other whole-request failure (node
+ * down, timeouts, 429/5xx, and 401/403/other 4xx, which are configuration or permission
+ * problems) retries the chunk forever with backoff and marks the sink unhealthy: it stalls
+ * delivery instead of dead-lettering events that are not at fault.
  */
 import type { Client } from '@opensearch-project/opensearch';
 
@@ -16,9 +23,19 @@ import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
-import { dailyIndex, indexTemplate, TEMPLATE_VERSION } from './opensearch-template.js';
+import { classifyItem, refusalHint } from './opensearch-refusal.js';
+import { dailyIndex, indexTemplate, lateIndex, TEMPLATE_VERSION } from './opensearch-template.js';
 import type { OutboundEvent } from './outbound-event.js';
-import type { RejectedEvent, Sink, SinkHealthListener, SinkResult } from './sink.js';
+import { StallRegister } from './stall-register.js';
+import type {
+  RefusalReason,
+  RejectedEvent,
+  Sink,
+  SinkHealthListener,
+  SinkRefusalListener,
+  SinkResult,
+  SinkStallListener,
+} from './sink.js';
 
 export interface OpenSearchSinkOptions {
   readonly client: Client;
@@ -30,7 +47,26 @@ export interface OpenSearchSinkOptions {
   readonly clock?: Clock;
   readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
+  /** Told while writes are held back by a refusal (and when none is left), for `/readyz`. */
+  readonly onStall?: SinkStallListener;
+  /** Counts refused writes, for the `sink_refusals_total` metric. */
+  readonly onRefused?: SinkRefusalListener;
+  /**
+   * Send an event whose daily index refuses writes (write block, closed index) to
+   * `<prefix>-late-YYYY.MM` instead of waiting. A later replay of that event (e.g. from Kafka)
+   * into its daily index then makes a second document. @default false
+   */
+  readonly lateIndex?: boolean;
 }
+
+/** An event on its way, with the index it is sent to (its daily index, or the late index). */
+interface Pending {
+  readonly event: OutboundEvent;
+  readonly index: string;
+}
+
+/** Key under which a whole-request refusal is held (no index name is involved). */
+const WHOLE_REQUEST = '_bulk';
 
 interface BulkItemResult {
   status: number;
@@ -61,12 +97,14 @@ export class OpenSearchSink implements Sink {
   private readonly client: Client;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
+  private readonly stalls: StallRegister;
 
   constructor(options: OpenSearchSinkOptions) {
     this.options = options;
     this.client = options.client;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? noopLogger;
+    this.stalls = new StallRegister('opensearch', options.onStall);
   }
 
   /** Installs (or upgrades) the versioned index template. */
@@ -132,88 +170,160 @@ export class OpenSearchSink implements Sink {
   }
 
   private async deliverChunk(chunk: OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
+    const prefix = this.options.indexPrefix;
+    return this.deliverPending(
+      chunk.map((event) => ({ event, index: dailyIndex(prefix, event.time) })),
+      signal,
+    );
+  }
+
+  private async deliverPending(chunk: Pending[], signal: AbortSignal): Promise<SinkResult> {
     let pending = chunk;
     let delivered = 0;
     let duplicates = 0;
     const rejected: RejectedEvent[] = [];
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (signal.aborted) throw signal.reason;
-      let items: BulkResponseItem[];
-      try {
-        const body: string[] = [];
-        for (const event of pending) {
-          body.push(
-            JSON.stringify({
-              create: { _index: dailyIndex(this.options.indexPrefix, event.time), _id: event.uid },
-            }),
-            event.json,
-          );
-        }
-        // String entries are sent verbatim: each event is serialized once, shared with Kafka.
-        const response = await this.client.bulk({ body: body as never });
-        items = response.body.items;
-        this.options.onHealth?.('opensearch', true);
-      } catch (error) {
-        if (isAbortError(error)) throw error;
-        const status = statusOf(error);
-        const message = error instanceof Error ? error.message : String(error);
-        if (status === 413 || status === 400) {
-          // Refused for its content as a whole: halve the request until the offending event
-          // stands alone, so one bad or oversized event does not take the others with it.
-          const alone = pending.length === 1 ? pending[0] : undefined;
-          if (alone === undefined) {
-            const half = Math.ceil(pending.length / 2);
-            for (const part of [pending.slice(0, half), pending.slice(half)]) {
-              const result = await this.deliverChunk(part, signal);
-              delivered += result.delivered;
-              duplicates += result.duplicates;
-              rejected.push(...result.rejected);
+    // What this chunk waits on, so the sink reads as stalled exactly while some chunk does.
+    const stall = this.stalls.holder();
+    try {
+      for (let attempt = 0; pending.length > 0; attempt += 1) {
+        if (signal.aborted) throw signal.reason;
+        let items: BulkResponseItem[];
+        try {
+          const body: string[] = [];
+          for (const { event, index } of pending) {
+            body.push(JSON.stringify({ create: { _index: index, _id: event.uid } }), event.json);
+          }
+          // String entries are sent verbatim: each event is serialized once, shared with Kafka.
+          const response = await this.client.bulk({ body: body as never });
+          items = response.body.items;
+          this.options.onHealth?.('opensearch', true);
+        } catch (error) {
+          if (isAbortError(error)) throw error;
+          const status = statusOf(error);
+          const message = error instanceof Error ? error.message : String(error);
+          if (status === 413 || status === 400) {
+            stall.clear();
+            // Refused for its content as a whole: halve the request until the offending event
+            // stands alone, so one bad or oversized event does not take the others with it.
+            const alone = pending.length === 1 ? pending[0] : undefined;
+            if (alone === undefined) {
+              const half = Math.ceil(pending.length / 2);
+              for (const part of [pending.slice(0, half), pending.slice(half)]) {
+                const result = await this.deliverPending(part, signal);
+                delivered += result.delivered;
+                duplicates += result.duplicates;
+                rejected.push(...result.rejected);
+              }
+              return { delivered, duplicates, rejected };
             }
+            const hint =
+              status === 413
+                ? " (this event alone exceeds the node's http.max_content_length)"
+                : '';
+            rejected.push({ event: alone.event, reason: `bulk ${status}: ${message}${hint}` });
             return { delivered, duplicates, rejected };
           }
-          const hint =
-            status === 413 ? " (this event alone exceeds the node's http.max_content_length)" : '';
-          rejected.push({ event: alone, reason: `bulk ${status}: ${message}${hint}` });
-          return { delivered, duplicates, rejected };
+          // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
+          // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
+          // them says anything about the events, so none of them may dead-letter an event.
+          this.options.onHealth?.('opensearch', false, message);
+          const refused = status !== undefined && !isRetryableStatus(status);
+          if (refused) {
+            const reason: RefusalReason = status === 401 || status === 403 ? 'forbidden' : 'other';
+            this.options.onRefused?.('opensearch', reason, pending.length);
+            const hint = refusalHint(reason, this.options.indexPrefix);
+            stall.set(new Map([[WHOLE_REQUEST, `bulk request refused (${status}): ${hint}`]]));
+          } else {
+            stall.clear();
+          }
+          this.logger[refused ? 'error' : 'warn'](
+            { err: error, status, attempt, events: pending.length },
+            refused
+              ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
+              : 'bulk failed; retrying',
+          );
+          await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+          continue;
         }
-        // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
-        // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
-        // them says anything about the events, so none of them may dead-letter an event.
-        this.options.onHealth?.('opensearch', false, message);
-        const refused = status !== undefined && !isRetryableStatus(status);
-        this.logger[refused ? 'error' : 'warn'](
-          { err: error, status, attempt, events: pending.length },
-          refused
-            ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
-            : 'bulk failed; retrying',
-        );
-        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
-        continue;
-      }
-      const retry: OutboundEvent[] = [];
-      pending.forEach((event, i) => {
-        const item = items[i]?.create ?? items[i]?.index;
-        if (item === undefined) {
-          retry.push(event);
-        } else if (item.status === 200 || item.status === 201) {
-          delivered += 1;
-        } else if (item.status === 409) {
-          duplicates += 1;
-        } else if (isRetryableStatus(item.status)) {
-          retry.push(event);
-        } else {
-          rejected.push({ event, reason: describeItemError(item) });
+        const sorted = this.sortItems(pending, items, attempt);
+        delivered += sorted.delivered;
+        duplicates += sorted.duplicates;
+        rejected.push(...sorted.rejected);
+        stall.set(sorted.refusing);
+        if (sorted.throttled > 0) {
+          this.logger.warn(
+            { attempt, retry: sorted.throttled },
+            'bulk items throttled or failed; retrying',
+          );
         }
-      });
-      if (retry.length > 0) {
-        this.logger.warn(
-          { attempt, retry: retry.length },
-          'bulk items throttled or failed; retrying',
-        );
-        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+        // Events just re-routed to the late index are retried at once; anything else backs off.
+        if (sorted.throttled > 0 || sorted.refusing.size > 0) {
+          await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
+        }
+        pending = sorted.retry;
       }
-      pending = retry;
+    } finally {
+      stall.clear();
     }
     return { delivered, duplicates, rejected };
+  }
+
+  /**
+   * Sorts one bulk answer item by item (see {@link classifyItem}). Refused items are counted and
+   * retried, or re-routed to the late index when allowed; each refusing index is logged once per
+   * attempt with what to fix and returned with that text for the stall report.
+   */
+  private sortItems(pending: readonly Pending[], items: BulkResponseItem[], attempt: number) {
+    const prefix = this.options.indexPrefix;
+    const sorted = {
+      delivered: 0,
+      duplicates: 0,
+      rejected: [] as RejectedEvent[],
+      retry: [] as Pending[],
+      throttled: 0,
+      refusing: new Map<string, string>(),
+    };
+    const refusals = new Map<
+      string,
+      { reason: RefusalReason; item: BulkItemResult; events: number }
+    >();
+    pending.forEach((entry, i) => {
+      const item = items[i]?.create ?? items[i]?.index;
+      const verdict = item === undefined ? undefined : classifyItem(item.status, item.error?.type);
+      if (item === undefined || verdict === undefined || verdict.action === 'retry') {
+        sorted.retry.push(entry);
+        sorted.throttled += 1;
+      } else if (verdict.action === 'delivered') {
+        sorted.delivered += 1;
+      } else if (verdict.action === 'duplicate') {
+        sorted.duplicates += 1;
+      } else if (verdict.action === 'reject') {
+        sorted.rejected.push({ event: entry.event, reason: describeItemError(item) });
+      } else {
+        this.options.onRefused?.('opensearch', verdict.reason, 1);
+        const late = lateIndex(prefix, entry.event.time);
+        if (this.options.lateIndex === true && verdict.redirectable && entry.index !== late) {
+          this.logger.warn(
+            { index: entry.index, lateIndex: late, error: describeItemError(item) },
+            'index refuses writes; sending the event to the late index (opensearch.lateIndex)',
+          );
+          sorted.retry.push({ event: entry.event, index: late });
+          return;
+        }
+        sorted.retry.push(entry);
+        const events = (refusals.get(entry.index)?.events ?? 0) + 1;
+        refusals.set(entry.index, { reason: verdict.reason, item, events });
+      }
+    });
+    for (const [index, { reason, item, events }] of refusals) {
+      const hint = refusalHint(reason, prefix);
+      const error = describeItemError(item);
+      sorted.refusing.set(index, `index ${index} refuses writes (${error}): ${hint}`);
+      this.logger.error(
+        { index, reason, status: item.status, error, events, attempt },
+        `OpenSearch refused writes to index ${index}; ${hint} (retrying, nothing is dead-lettered)`,
+      );
+    }
+    return sorted;
   }
 }

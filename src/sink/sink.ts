@@ -21,6 +21,31 @@ export interface SinkResult {
   readonly rejected: readonly RejectedEvent[];
 }
 
+/**
+ * Why a destination refused a write for a problem of its configuration, not of the event
+ * (permissions, a missing index with auto-create off, a write block, a closed index, an invalid
+ * index name). Such writes are retried, never dead-lettered.
+ */
+export const REFUSAL_REASONS = [
+  'forbidden',
+  'index_not_found',
+  'index_blocked',
+  'index_closed',
+  'invalid_index_name',
+  'other',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/**
+ * Reports whether a sink is holding writes back because the destination refuses them (a
+ * configuration problem), with what to fix. Kept apart from reachability: the node still
+ * answers pings while one index is blocked, and that must not make the stall look healthy.
+ */
+export type SinkStallListener = (sink: SinkName, stalled: boolean, detail?: string) => void;
+
+/** Counts writes refused for a configuration problem (per event and attempt). */
+export type SinkRefusalListener = (sink: SinkName, reason: RefusalReason, count: number) => void;
+
 /** Reports a sink's reachability as it changes, for `/readyz` and the `sink_up` gauge. */
 export type SinkHealthListener = (sink: SinkName, up: boolean, detail?: string) => void;
 

@@ -10,6 +10,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { packageVersion } from '../config/package-info.js';
+import { REFUSAL_REASONS } from '../sink/sink.js';
 
 export const METRIC_PREFIX = 'cloudhsm_forwarder_';
 
@@ -132,6 +133,12 @@ export const METRIC_SPECS = {
     type: 'counter',
     name: 'records_dead_lettered_total',
     help: 'Events a sink rejected permanently, written to the dead-letter destination.',
+    labels: ['sink', 'reason'],
+  },
+  sinkRefusals: {
+    type: 'counter',
+    name: 'sink_refusals_total',
+    help: 'Writes a sink refused for a configuration or permission problem (forbidden, index_not_found, index_blocked, index_closed, invalid_index_name, other), per event and attempt; retried, never dead-lettered.',
     labels: ['sink', 'reason'],
   },
   apiCalls: {
@@ -385,6 +392,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     handles.recordsDuplicate.inc({ sink }, 0);
     handles.sinkRequestDuration.zero({ sink });
     for (const reason of DEAD_LETTER_REASONS) handles.recordsDeadLettered.inc({ sink, reason }, 0);
+    for (const reason of REFUSAL_REASONS) handles.sinkRefusals.inc({ sink, reason }, 0);
   }
   for (const operation of API_OPERATIONS) {
     handles.apiThrottles.inc({ operation }, 0);

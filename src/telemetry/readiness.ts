@@ -74,6 +74,12 @@ interface SinkState {
   detail: string | undefined;
 }
 
+/** Since when a sink has held writes back because the destination refuses them, and why. */
+interface StallState {
+  readonly since: number;
+  detail: string | undefined;
+}
+
 /**
  * Up/down tracker per sink. Sinks report through {@link markUp}/{@link markDown} (or the
  * {@link listener}, matching the sinks' health-listener signature); {@link attach} adds one
@@ -81,6 +87,7 @@ interface SinkState {
  */
 export class SinkHealth {
   readonly #states = new Map<string, SinkState>();
+  readonly #stalls = new Map<string, StallState>();
   readonly #downAfterMs: number;
   readonly #now: () => number;
   readonly #metrics: Pick<Metrics, 'sinkUp'> | undefined;
@@ -126,14 +133,33 @@ export class SinkHealth {
     else this.markDown(sink, detail);
   };
 
+  /**
+   * A sink holding writes back because the destination refuses them (a configuration problem).
+   * Kept apart from up/down: the node still answers pings meanwhile, which must not clear it.
+   */
+  readonly stallListener = (sink: string, stalled: boolean, detail?: string): void => {
+    const state = this.#stalls.get(sink);
+    if (!stalled) this.#stalls.delete(sink);
+    else if (state === undefined) this.#stalls.set(sink, { since: this.#now(), detail });
+    else state.detail = detail;
+  };
+
   isUp(sink: string): boolean {
     return this.#states.get(sink)?.up ?? false;
   }
 
-  /** Fails once the sink has been down for longer than `downAfterMs`. */
+  /** Fails once the sink has been down, or stalled by refusals, for longer than `downAfterMs`. */
   check(sink: string): CheckResult {
     const state = this.#states.get(sink);
     if (state === undefined) return { ok: false, detail: 'unknown sink' };
+    const stall = this.#stalls.get(sink);
+    if (state.up && stall !== undefined) {
+      const stalledMs = this.#now() - stall.since;
+      return {
+        ok: stalledMs <= this.#downAfterMs,
+        detail: `writes refused for ${Math.round(stalledMs / 1000)}s (limit ${Math.round(this.#downAfterMs / 1000)}s): ${stall.detail ?? 'no detail'}`,
+      };
+    }
     if (state.up) return { ok: true };
     const downMs = this.#now() - state.since;
     const reason = state.detail === undefined ? '' : `: ${state.detail}`;

@@ -10,7 +10,12 @@ import type { DispatchObserver } from '../pipeline/dispatcher.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 import type { TransformedBatch } from '../pipeline/transform-batch.js';
 import type { SourceMetrics } from '../source/source-metrics.js';
-import type { Sink, SinkHealthListener } from '../sink/sink.js';
+import type {
+  Sink,
+  SinkHealthListener,
+  SinkRefusalListener,
+  SinkStallListener,
+} from '../sink/sink.js';
 import { startHttpServer } from './http-server.js';
 import type { HttpServerHandle } from './http-server.js';
 import type { Logger } from './logger.js';
@@ -26,6 +31,9 @@ export interface Telemetry {
   readonly dispatchObserver: DispatchObserver;
   readonly pipelineObserver: PipelineObserver;
   readonly sinkHealth: SinkHealthListener;
+  /** A sink holding writes back on refusals: fails `/readyz` after `http.readySinkDownMs`. */
+  readonly sinkStall: SinkStallListener;
+  readonly sinkRefused: SinkRefusalListener;
   /** Probes each sink periodically, so an idle sink that goes away is noticed too. */
   watchSinks(sinks: readonly Sink[]): void;
   start(): Promise<void>;
@@ -95,6 +103,10 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
     dispatchObserver,
     pipelineObserver,
     sinkHealth: health.listener,
+    sinkStall: health.stallListener,
+    sinkRefused(sink, reason, count) {
+      metrics.sinkRefusals.inc({ sink, reason }, count);
+    },
     watchSinks(sinks) {
       health.attach(
         readiness,

@@ -186,7 +186,8 @@ No secret value ever lands here, only the paths of the mounted secret files.
     "sigv4" $os.sigv4
     "bulkMaxDocs" $os.bulkMaxDocs
     "compression" $os.compression
-    "requestTimeoutMs" $os.requestTimeoutMs)
+    "requestTimeoutMs" $os.requestTimeoutMs
+    "lateIndex" $os.lateIndex)
   "deadLetter" (dict "topic" $v.deadLetter.topic "file" (include "cafwd.deadLetterFile" .))
   "enrichment" $v.enrichment
   "http" $v.http

@@ -190,6 +190,42 @@ describe('AckTracker', () => {
     assert.equal(tracker.inFlightBytes, 0);
   });
 
+  it('never lets one stuck stream hold the whole byte budget', async () => {
+    const tracker = new AckTracker({ maxInFlightBytes: 4 * PAGE_BYTES });
+    const page = (seq: number): Batch => {
+      const b = batch(A, seq, 1);
+      return { ...b, events: [{ ...b.events[0]!, message: 'x'.repeat(PAGE_BYTES + 1) }] };
+    };
+    for (let seq = 1; seq <= 2; seq += 1) (await tracker.reserve(A, 1)).register(page(seq));
+    const granted: string[] = [];
+    const third = tracker.reserve(A, 1).then((r) => (granted.push('A'), r));
+    const other = tracker.reserve(B, 1).then((r) => (granted.push('B'), r));
+    await tick();
+    assert.deepEqual(granted, ['B'], 'A holds two pages and waits for its own acks; B reads');
+    (await other).release();
+    tracker.ack(page(1));
+    await tick();
+    assert.deepEqual(granted, ['B', 'A']);
+    (await third).release();
+  });
+
+  it('never lets one stuck stream hold the whole event budget', async () => {
+    // Four pages of 5 fill a budget of 20: before this rule, a stream whose first batch waits
+    // on a refusing index read all four, and no other stream could read again until it moved.
+    const tracker = new AckTracker({ maxInFlightEvents: 20, maxInFlightBatchesPerStream: 4 });
+    for (let seq = 1; seq <= 3; seq += 1) (await tracker.reserve(A, 5)).register(batch(A, seq, 5));
+    const granted: string[] = [];
+    const fourth = tracker.reserve(A, 5).then((r) => (granted.push('A'), r));
+    const other = tracker.reserve(B, 5).then((r) => (granted.push('B'), r));
+    await tick();
+    assert.deepEqual(granted, ['B'], 'the stuck stream waits for its own acks; B reads');
+    (await other).release();
+    tracker.ack(batch(A, 1, 5));
+    await tick();
+    assert.deepEqual(granted, ['B', 'A']);
+    (await fourth).release();
+  });
+
   it('clamps oversize requests so that they proceed alone', async () => {
     const tracker = new AckTracker({ maxInFlightEvents: 50 });
     const reservation = await tracker.reserve(A, 10_000);

@@ -1,0 +1,65 @@
+/**
+ * What a per-item `_bulk` answer means for the event. Only a refusal of the document itself
+ * (mapping or parse error, a document too large) is permanent and goes to the dead letter. An
+ * answer about the index or the caller (permissions, an index missing with auto-create off, a
+ * write block, a closed index, an invalid index name) says nothing about the event: the write is
+ * retried until someone fixes the cluster, so no event is dead-lettered for a configuration
+ * problem (README "Delivery").
+ */
+import type { RefusalReason } from './sink.js';
+
+export type ItemVerdict =
+  | { readonly action: 'delivered' }
+  | { readonly action: 'duplicate' }
+  | { readonly action: 'retry' }
+  | { readonly action: 'reject' }
+  | { readonly action: 'refused'; readonly reason: RefusalReason; readonly redirectable: boolean };
+
+/** Error types that name a problem of the index or the caller, whatever the status says. */
+const REFUSAL_TYPES: Readonly<Record<string, RefusalReason>> = {
+  security_exception: 'forbidden',
+  index_not_found_exception: 'index_not_found',
+  cluster_block_exception: 'index_blocked',
+  index_closed_exception: 'index_closed',
+  invalid_index_name_exception: 'invalid_index_name',
+};
+
+export function classifyItem(status: number, errorType: string | undefined): ItemVerdict {
+  if (status === 200 || status === 201) return { action: 'delivered' };
+  if (status === 409) return { action: 'duplicate' };
+  const known = errorType === undefined ? undefined : REFUSAL_TYPES[errorType];
+  if (known !== undefined) {
+    // A flood-stage disk block answers 429 and lifts itself once space is freed; a write block
+    // (ISM read_only, index.blocks.write) or a closed index stays until someone acts, so only
+    // those may be routed to the late index.
+    const redirectable = (known === 'index_blocked' && status !== 429) || known === 'index_closed';
+    return { action: 'refused', reason: known, redirectable };
+  }
+  if (status === 429 || status >= 500) return { action: 'retry' };
+  // 400 is a document the index cannot take (mapper_parsing_exception, document_parsing_exception,
+  // illegal_argument_exception on a field) and 413 a document too large: the event is at fault.
+  if (status === 400 || status === 413) return { action: 'reject' };
+  if (status === 401 || status === 403)
+    return { action: 'refused', reason: 'forbidden', redirectable: false };
+  if (status === 404) return { action: 'refused', reason: 'index_not_found', redirectable: false };
+  // An answer this code does not know is not proof that the event is bad: hold it.
+  return { action: 'refused', reason: 'other', redirectable: false };
+}
+
+/** What to fix, per reason, for the error log and the readiness detail. */
+export function refusalHint(reason: RefusalReason, prefix: string): string {
+  switch (reason) {
+    case 'forbidden':
+      return `check the credentials and grant the forwarder's role create_index and write (index, create) on ${prefix}-*`;
+    case 'index_not_found':
+      return `automatic index creation is off: allow ${prefix}-* in the cluster setting action.auto_create_index, or create the index`;
+    case 'index_blocked':
+      return 'the index has a write block (index.blocks.write / read_only, e.g. set by ISM on an old index, or a full disk): lift it, or set opensearch.lateIndex=true to send such events to the late index';
+    case 'index_closed':
+      return 'the index is closed: open it (POST <index>/_open), or set opensearch.lateIndex=true to send such events to the late index';
+    case 'invalid_index_name':
+      return 'the index name is invalid: fix opensearch.indexPrefix';
+    case 'other':
+      return 'OpenSearch refused the write for a reason that is not the document: check the index settings and the permissions';
+  }
+}
