@@ -7,12 +7,12 @@ export interface AckTrackerOptions {
   readonly maxInFlightBatchesPerStream?: number;
   /** Un-acked batches (plus pending reads) over all streams. @default 64 */
   readonly maxInFlightBatches?: number;
-  /** Un-acked events over all streams, counting reserved page capacity. @default 50000 */
+  /** Un-acked events over all streams, counting reserved page capacity. @default 10000 */
   readonly maxInFlightEvents?: number;
   /**
    * Un-acked message bytes (UTF-16 code units of the raw CloudWatch messages, ≈ bytes for the
    * ASCII audit records) over all streams, counting reserved page capacity. A page is reserved at
-   * {@link PAGE_BYTES}, since GetLogEvents returns at most 1 MB. @default 16 MiB
+   * {@link PAGE_BYTES}, since GetLogEvents returns at most 1 MB. @default 4 MiB
    */
   readonly maxInFlightBytes?: number;
 }
@@ -86,8 +86,8 @@ export class AckTracker {
   constructor(options: AckTrackerOptions = {}) {
     this.maxInFlightBatchesPerStream = Math.max(1, options.maxInFlightBatchesPerStream ?? 4);
     this.maxInFlightBatches = Math.max(1, options.maxInFlightBatches ?? 64);
-    this.maxInFlightEvents = Math.max(1, options.maxInFlightEvents ?? 50_000);
-    this.maxInFlightBytes = Math.max(1, options.maxInFlightBytes ?? 16 * 2 ** 20);
+    this.maxInFlightEvents = Math.max(1, options.maxInFlightEvents ?? 10_000);
+    this.maxInFlightBytes = Math.max(1, options.maxInFlightBytes ?? 4 * 2 ** 20);
   }
 
   /** Events currently accounted (in-flight batches plus reservations). */

@@ -67,7 +67,9 @@ describe('loadConfig: defaults and sources', () => {
 
   it('validates with schema defaults alone', () => {
     const config = load({}, { defaultFile: false });
-    assert.equal(config.source.pageLimit, 10_000);
+    assert.equal(config.source.pageLimit, 2_500);
+    assert.equal(config.pipeline.maxInFlightEvents, 10_000);
+    assert.equal(config.pipeline.maxInFlightBytes, 4 * 2 ** 20);
     assert.equal(config.pipeline.maxInFlightBatches, 64);
   });
 
