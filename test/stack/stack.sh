@@ -16,8 +16,18 @@
 #   STACK_KAFKA_PORT    Kafka client port         (default 9392; controller uses port + 1)
 #   STACK_OPENSEARCH_PORT  OpenSearch HTTP port   (default 9250; transport uses port + 100)
 #   STACK_KAFKA_VERSION Kafka version             (default 4.3.1; 3.9.2 is the other tested line)
-#   STACK_OPENSEARCH_VERSION                      (default 2.19.4, runs on Java 17)
-#   STACK_JAVA_HOME     JDK for Kafka and OpenSearch (default: the java on PATH)
+#   STACK_OPENSEARCH_VERSION                      (default 2.19.4, runs on Java 17; see below)
+#   STACK_JAVA_HOME     JDK for Kafka and OpenSearch (default: the java on PATH, except below)
+#
+# OpenSearch 3.x needs Java 21+ (3.5 and later also run on 25; in 2026-11 Maven Central serves
+# the 3.x integ-test zip up to 3.8.0, not 3.9.0). When STACK_JAVA_HOME is unset and the java on
+# PATH is older than 21, the oldest JDK 21+ under /usr/lib/jvm runs OpenSearch 3.x (Kafka keeps
+# the java on PATH). 2.x installs the Java SecurityManager, which Java 24 removed, so it needs a
+# JDK 11-23. Each OpenSearch version keeps its own data dir: a newer node upgrades the data in
+# place and an older one then refuses to start on it. One-off run of 3.8.0 on Temurin 25 (not CI):
+#   export STACK_OPENSEARCH_VERSION=3.8.0; npm run stack -- down opensearch; npm run stack -- up
+# then test/integration/stack/opensearch.test.ts, sink/sinks.test.ts, e2e/forwarder.test.ts:
+# 14 tests pass (README.md, "Compatibility").
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -243,6 +253,48 @@ EOF
 
 # ---------------------------------------------------------------- OpenSearch (one node)
 os_home() { echo "$state_dir/opensearch-$os_version"; }
+os_data() { echo "$state_dir/opensearch-$os_version-data"; }
+os_major="${os_version%%.*}"
+
+# Feature release of the JDK at $1 ("17", "25"; "1.8" counts as 8), from the JVM itself.
+java_major() {
+  local spec
+  spec="$("$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+  spec="${spec#1.}"
+  echo "${spec:-0}"
+}
+
+# The JDK OpenSearch runs on: STACK_JAVA_HOME, else the java on PATH, else (3.x on a PATH java
+# older than 21) the oldest JDK 21+ under /usr/lib/jvm, because every 3.x release supports 21
+# while the newest JDKs are only supported by the newest releases.
+os_java_home() {
+  local home major
+  if [[ -n "${STACK_JAVA_HOME:-}" ]]; then
+    home="$STACK_JAVA_HOME"
+  else
+    home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+    if ((os_major >= 3)) && (($(java_major "$home") < 21)); then
+      local candidate best="" best_major=0
+      for candidate in /usr/lib/jvm/*; do
+        [[ -x "$candidate/bin/java" && ! -L "$candidate" ]] || continue
+        major="$(java_major "$candidate")"
+        if ((major >= 21 && (best_major == 0 || major < best_major))); then
+          best="$candidate"
+          best_major="$major"
+        fi
+      done
+      [[ -n "$best" ]] && home="$best"
+    fi
+  fi
+  major="$(java_major "$home")"
+  if ((os_major >= 3 && major < 21)); then
+    fail opensearch "OpenSearch $os_version needs Java 21 or newer, $home is Java $major: set STACK_JAVA_HOME to a JDK 21+"
+  fi
+  if ((os_major < 3 && major >= 24)); then
+    fail opensearch "OpenSearch $os_version installs the Java SecurityManager, which Java $major removed: set STACK_JAVA_HOME to a JDK 11-23 (17 is tested)"
+  fi
+  echo "$home"
+}
 
 fetch_opensearch() {
   local zip="$cache_dir/downloads/opensearch-$os_version.zip"
@@ -270,7 +322,7 @@ os_run_as() {
       useradd --system --no-create-home --shell /usr/sbin/nologin "$os_user" ||
         fail opensearch "could not create user $os_user"
     fi
-    chown -R "$os_user:" "$(os_home)" "$state_dir/opensearch-data"
+    chown -R "$os_user:" "$(os_home)" "$(os_data)"
     runuser -u "$os_user" -- "$@"
   else
     "$@"
@@ -282,16 +334,26 @@ os_healthy() {
 }
 
 up_opensearch() {
-  if running_pid opensearch >/dev/null && os_healthy; then
-    log "opensearch already running (pid $(running_pid opensearch), port $os_port)"
-    return
+  if running_pid opensearch >/dev/null; then
+    local running_version
+    # No version file: started by an older copy of this script, which only ran the default.
+    running_version="$(cat "$state_dir/opensearch.version" 2>/dev/null || true)"
+    if [[ -n "$running_version" && "$running_version" != "$os_version" ]]; then
+      fail opensearch "OpenSearch $running_version is running but $os_version was asked for: run 'npm run stack -- down opensearch' first"
+    fi
+    if os_healthy; then
+      log "opensearch $os_version already running (pid $(running_pid opensearch), port $os_port)"
+      return
+    fi
   fi
   check_port_free opensearch "$os_port"
   check_port_free opensearch "$os_transport_port"
+  local java_home
+  java_home="$(os_java_home)"
   fetch_opensearch
   local home data
   home="$(os_home)"
-  data="$state_dir/opensearch-data"
+  data="$(os_data)"
   mkdir -p "$data/data" "$data/logs"
   cat >"$home/config/opensearch.yml" <<EOF
 cluster.name: cloudhsm-audit-forwarder-test
@@ -307,12 +369,8 @@ action.auto_create_index: true
 EOF
   rm -f "$(pid_file opensearch)" "$data/opensearch.pid"
   touch "$(log_file opensearch)"
-  log "starting OpenSearch $os_version on 127.0.0.1:$os_port"
+  log "starting OpenSearch $os_version on 127.0.0.1:$os_port (Java $(java_major "$java_home"), $java_home)"
   # The pid file lives in the data dir (writable by the OpenSearch user) and is copied to ours.
-  local java_home="${STACK_JAVA_HOME:-}"
-  if [[ -z "$java_home" ]]; then
-    java_home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
-  fi
   os_run_as env OPENSEARCH_JAVA_HOME="$java_home" OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" \
     "$home/bin/opensearch" -d -p "$data/opensearch.pid" >>"$(log_file opensearch)" 2>&1 ||
     fail opensearch "bin/opensearch failed to start" "$(log_file opensearch)"
@@ -322,6 +380,7 @@ EOF
     sleep 0.5
   done
   cp "$data/opensearch.pid" "$(pid_file opensearch)"
+  echo "$os_version" >"$state_dir/opensearch.version"
   ln -sf "$data/logs/cloudhsm-audit-forwarder-test.log" "$state_dir/logs/opensearch-server.log"
   wait_healthy opensearch 180 os_healthy
   log "opensearch healthy"
@@ -358,7 +417,7 @@ status() {
       case "$name" in
         moto) printf '%-11s running  pid %-8s healthy=%-3s http://127.0.0.1:%s\n' "$name" "$pid" "$healthy" "$moto_port" ;;
         kafka) printf '%-11s running  pid %-8s healthy=%-3s 127.0.0.1:%s (Kafka %s, KRaft)\n' "$name" "$pid" "$healthy" "$kafka_port" "$(cat "$state_dir/kafka.version" 2>/dev/null)" ;;
-        opensearch) printf '%-11s running  pid %-8s healthy=%-3s http://127.0.0.1:%s (OpenSearch %s)\n' "$name" "$pid" "$healthy" "$os_port" "$os_version" ;;
+        opensearch) printf '%-11s running  pid %-8s healthy=%-3s http://127.0.0.1:%s (OpenSearch %s)\n' "$name" "$pid" "$healthy" "$os_port" "$(cat "$state_dir/opensearch.version" 2>/dev/null || echo unknown)" ;;
       esac
     else
       printf '%-11s stopped\n' "$name"
