@@ -87,6 +87,8 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
     },
     checkpointFailed() {
       metrics.checkpointCommits.inc({ outcome: 'error' });
+      // Every failed checkpoint write is retried by the source.
+      metrics.retries.inc({ stage: 'checkpoint' });
     },
   };
 }
