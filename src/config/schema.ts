@@ -74,7 +74,12 @@ export interface RawConfig {
     compression: KafkaCompression;
     requestTimeoutMs: number;
   };
-  deadLetter: { topic: string; file: string };
+  deadLetter: {
+    topic: string;
+    topicPartitions: number;
+    topicReplicationFactor: number;
+    file: string;
+  };
   enrichment: {
     enabled: boolean;
     endpoint: string;
@@ -431,6 +436,22 @@ export const schema: convict.Schema<RawConfig> = {
       format: 'fwd-kafka-topic',
       default: 'cloudhsm.audit.dlq',
       env: 'DEAD_LETTER_TOPIC',
+    },
+    topicPartitions: {
+      doc: 'Partitions of the dead-letter topic when kafka.createTopic creates it. -1 (default): the broker default num.partitions.',
+      format: 'fwd-integer',
+      default: -1,
+      env: 'DEAD_LETTER_TOPIC_PARTITIONS',
+      min: -1,
+      max: 10_000,
+    },
+    topicReplicationFactor: {
+      doc: 'Replication factor of the dead-letter topic when kafka.createTopic creates it. -1 (default): the broker default.replication.factor, so that on a cluster with min.insync.replicas=2 (MSK) the topic can take acks=all writes.',
+      format: 'fwd-integer',
+      default: -1,
+      env: 'DEAD_LETTER_TOPIC_REPLICATION_FACTOR',
+      min: -1,
+      max: 32,
     },
     file: {
       doc: 'NDJSON file for rejected events when Kafka is disabled or the dead-letter topic cannot be written.',

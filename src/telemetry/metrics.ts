@@ -134,6 +134,12 @@ export const METRIC_SPECS = {
     help: 'Events a sink rejected permanently, written to the dead-letter destination.',
     labels: ['sink', 'reason'],
   },
+  deadLetterFallbacks: {
+    type: 'counter',
+    name: 'dead_letter_fallbacks_total',
+    help: 'Dead-letter entries written to the file because the dead-letter topic refused them (check the topic, its replication factor and min.insync.replicas).',
+    labels: [],
+  },
   apiCalls: {
     type: 'counter',
     name: 'api_calls_total',
