@@ -135,6 +135,7 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
       // The fault: the directory becomes a regular file, so every write fails with ENOTDIR.
       await rm(checkpoints, { recursive: true, force: true });
       await writeFile(checkpoints, 'not a directory\n');
+      const faultAt = Date.now();
       await putRecords(cloudwatch, stream.logGroup, stream.logStream, stream.records.slice(BEFORE));
 
       await waitFor(
@@ -142,6 +143,7 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
         async () => (await readyz()) === 503,
         60_000,
       );
+      const notReadyAfter = Date.now() - faultAt;
       const report = (await (await fetch(`${base}/readyz`)).json()) as {
         failing: { name: string; detail?: string }[];
       };
@@ -172,11 +174,13 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
       // The directory returns: retries succeed, reading resumes, readiness recovers.
       await rm(checkpoints, { force: true });
       await mkdir(checkpoints);
+      const restoredAt = Date.now();
       await waitFor(
         '/readyz 200 with the directory back',
         async () => (await readyz()) === 200,
         60_000,
       );
+      const readyAfter = Date.now() - restoredAt;
       await waitFor(
         `all ${BEFORE + DURING} records on ${topic}`,
         async () => (await delivered()) >= BEFORE + DURING,
@@ -197,6 +201,11 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
         60_000,
       );
       assert.equal(read(await metrics()), BEFORE + DURING, 'every record read exactly once');
+      console.log(
+        `checkpoint fault: /readyz 503 ${notReadyAfter} ms after the fault (READY_SINK_DOWN_MS=2000), ` +
+          `${read(during) - BEFORE} of ${DURING} waiting records read meanwhile, ` +
+          `/readyz 200 ${readyAfter} ms after the directory returned`,
+      );
       forwarder.child.kill('SIGTERM');
       assert.equal((await forwarder.exited).code, 0, forwarder.output().slice(-3000));
     } finally {
