@@ -140,7 +140,7 @@ export class CloudWatchSource {
     return [...this.pollers.values()].map((p) => p.stream);
   }
 
-  /** Read but not yet acknowledged. */
+  /** Read but not yet acknowledged with a durable checkpoint. */
   inFlight(): { batches: number; events: number } {
     return { batches: this.tracker.inFlightBatches, events: this.tracker.inFlightEvents };
   }
@@ -189,7 +189,7 @@ export class CloudWatchSource {
     await this.persist(key, committed, record, signal);
   }
 
-  /** Resolves when every batch read so far is acknowledged. */
+  /** Resolves when every batch read so far is acknowledged and its checkpoint durable. */
   whenAllAcked(): Promise<void> {
     return this.tracker.whenIdle();
   }
@@ -320,12 +320,20 @@ export class CloudWatchSource {
         } catch (error) {
           this.metrics.checkpointFailed(stream);
           const delayMs = backoffDelay(attempt, CHECKPOINT_RETRY, this.options.random);
-          this.logger.error(
-            { ...stream, err: String(error), attempt, retryInMs: delayMs },
-            'checkpoint write failed; the stream stops reading until a retry succeeds',
-          );
+          const fields = { ...stream, err: String(error), attempt, retryInMs: delayMs };
+          const message =
+            'checkpoint write failed; the stream stops reading until a retry succeeds';
+          // One error per outage and stream; every attempt is counted in the metrics.
+          if (attempt === 0) this.logger.error(fields, message);
+          else this.logger.debug(fields, message);
           await this.clock.sleep(delayMs, signal);
           continue;
+        }
+        if (attempt > 0) {
+          this.logger.info(
+            { ...stream, failedAttempts: attempt },
+            'checkpoint write succeeded again',
+          );
         }
         state.saved = latest.record;
         this.checkpoints.set(key, latest.record);
