@@ -157,8 +157,12 @@ export function createApp(config: Config, logger: Logger): App {
             ...kafkaOptions,
             topic: config.deadLetter.topic,
             createTopic: config.kafka.createTopic,
+            topicPartitions: config.deadLetter.topicPartitions,
+            topicReplicationFactor: config.deadLetter.topicReplicationFactor,
           },
         }),
+    logger: log('dead-letter'),
+    onFallback: (entries) => telemetry.metrics.deadLetterFallbacks.inc(entries),
   });
 
   const source = new CloudWatchSource({

@@ -103,7 +103,14 @@ export interface Config {
     readonly requestTimeoutMs: number;
     readonly lateIndex: boolean;
   };
-  readonly deadLetter: { readonly topic: string; readonly file: string };
+  readonly deadLetter: {
+    readonly topic: string;
+    /** -1: the broker default. */
+    readonly topicPartitions: number;
+    /** -1: the broker default. */
+    readonly topicReplicationFactor: number;
+    readonly file: string;
+  };
   readonly enrichment: {
     readonly enabled: boolean;
     /** Resolved: enrichment.endpoint, else aws.endpoint, else null (SDK default). */

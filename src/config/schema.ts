@@ -76,7 +76,12 @@ export interface RawConfig {
     requestTimeoutMs: number;
     lateIndex: boolean;
   };
-  deadLetter: { topic: string; file: string };
+  deadLetter: {
+    topic: string;
+    topicPartitions: number;
+    topicReplicationFactor: number;
+    file: string;
+  };
   enrichment: {
     enabled: boolean;
     endpoint: string;
@@ -451,6 +456,22 @@ export const schema: convict.Schema<RawConfig> = {
       default: 'cloudhsm.audit.dlq',
       env: 'DEAD_LETTER_TOPIC',
     },
+    topicPartitions: {
+      doc: 'Partitions of the dead-letter topic when kafka.createTopic creates it. -1 (default): the broker default num.partitions.',
+      format: 'fwd-integer',
+      default: -1,
+      env: 'DEAD_LETTER_TOPIC_PARTITIONS',
+      min: -1,
+      max: 10_000,
+    },
+    topicReplicationFactor: {
+      doc: 'Replication factor of the dead-letter topic when kafka.createTopic creates it. -1 (default): the broker default.replication.factor, so that on a cluster with min.insync.replicas=2 (MSK) the topic can take acks=all writes.',
+      format: 'fwd-integer',
+      default: -1,
+      env: 'DEAD_LETTER_TOPIC_REPLICATION_FACTOR',
+      min: -1,
+      max: 32,
+    },
     file: {
       doc: 'NDJSON file for rejected events when Kafka is disabled or the dead-letter topic cannot be written.',
       format: 'fwd-string',
@@ -504,7 +525,7 @@ export const schema: convict.Schema<RawConfig> = {
       max: 65_535,
     },
     readySinkDownMs: ms(
-      '/readyz reports not-ready once an enabled sink has been down for longer than this (ms).',
+      '/readyz reports not-ready once an enabled sink has been down, or the checkpoint writes of a stream have been failing, for longer than this (ms).',
       'READY_SINK_DOWN_MS',
       60_000,
       0,

@@ -51,6 +51,8 @@ interface StreamState {
   events: number;
   /** Message bytes of its in-flight batches and reservations. */
   bytes: number;
+  /** Leading entries already returned by `ack` as committed, held until `settle`. */
+  committed: number;
 }
 
 interface Waiter {
@@ -66,8 +68,11 @@ interface Waiter {
  * Per stream, the in-flight batches in read order. `ack` moves the committed position only over
  * the contiguous prefix of acknowledged batches (Vector's ordered finalizer, Beats' state heap),
  * so a checkpoint never passes a batch some sink has not accepted. It also bounds reads in flight
- * per stream (batches) and globally (batches, events and message bytes); pollers await a {@link Reservation} before they
- * call the API, so a slow sink stops reads instead of growing memory.
+ * per stream (batches) and globally (batches, events and message bytes); pollers await a
+ * {@link Reservation} before they call the API, so a slow sink stops reads instead of growing
+ * memory. A committed batch keeps its capacity until {@link AckTracker.settle} says its checkpoint
+ * is durable: a failing checkpoint store stops reads the same way, instead of piling up data that
+ * a restart would read again.
  */
 export class AckTracker {
   readonly maxInFlightBatchesPerStream: number;
@@ -100,7 +105,7 @@ export class AckTracker {
     return this.bytes;
   }
 
-  /** Batches registered and not yet committed. */
+  /** Batches registered and not yet settled (acknowledged with a durable checkpoint). */
   get inFlightBatches(): number {
     return this.batches;
   }
@@ -149,29 +154,45 @@ export class AckTracker {
   /**
    * Marks a batch acknowledged. Returns the newest batch of the contiguous acknowledged prefix
    * (its `resume` is the checkpoint to persist) when the prefix grew, otherwise undefined
-   * (an earlier batch is still pending, or the batch is unknown / already acknowledged).
+   * (an earlier batch is still pending, or the batch is unknown / already acknowledged). The
+   * committed batches stay in flight until {@link settle}.
    */
   ack(batch: Batch): Batch | undefined {
-    const key = streamKey(batch.stream);
-    const state = this.streams.get(key);
+    const state = this.streams.get(streamKey(batch.stream));
     const entry = state?.entries.find((e) => e.batch.id === batch.id);
     if (state === undefined || entry === undefined || entry.acked) return undefined;
     entry.acked = true;
     let committed: Batch | undefined;
-    while (state.entries[0]?.acked === true) {
+    while (state.entries[state.committed]?.acked === true) {
+      committed = (state.entries[state.committed] as Entry).batch;
+      state.committed += 1;
+    }
+    return committed;
+  }
+
+  /**
+   * Releases the capacity of the committed batches up to and including `batch`, once a checkpoint
+   * at or beyond it is durable. Batches not yet returned by {@link ack} are never released.
+   */
+  settle(batch: Batch): void {
+    const key = streamKey(batch.stream);
+    const state = this.streams.get(key);
+    if (state === undefined) return;
+    let released = false;
+    while (state.committed > 0 && (state.entries[0] as Entry).batch.seq <= batch.seq) {
       const done = state.entries.shift() as Entry;
-      committed = done.batch;
+      state.committed -= 1;
       this.events -= done.batch.events.length;
       this.bytes -= done.bytes;
       state.events -= done.batch.events.length;
       state.bytes -= done.bytes;
       this.batches -= 1;
+      released = true;
     }
-    if (committed !== undefined) {
+    if (released) {
       this.cleanupStream(key, state);
       this.wake();
     }
-    return committed;
   }
 
   /**
@@ -183,7 +204,9 @@ export class AckTracker {
     const key = streamKey(batch.stream);
     const state = this.streams.get(key);
     const last = state?.entries.at(-1);
-    if (state === undefined || last === undefined || last.batch.id !== batch.id) return false;
+    if (state === undefined || last === undefined || last.batch.id !== batch.id || last.acked) {
+      return false;
+    }
     state.entries.pop();
     this.events -= batch.events.length;
     this.bytes -= last.bytes;
@@ -195,7 +218,7 @@ export class AckTracker {
     return true;
   }
 
-  /** Resolves once every registered batch is acknowledged (used for draining on shutdown). */
+  /** Resolves once every registered batch is acknowledged and settled (draining on shutdown). */
   whenIdle(): Promise<void> {
     if (this.batches === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -204,7 +227,7 @@ export class AckTracker {
   private streamState(key: string): StreamState {
     let state = this.streams.get(key);
     if (state === undefined) {
-      state = { entries: [], reserved: 0, events: 0, bytes: 0 };
+      state = { entries: [], reserved: 0, events: 0, bytes: 0, committed: 0 };
       this.streams.set(key, state);
     }
     return state;

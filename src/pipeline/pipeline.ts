@@ -140,11 +140,18 @@ export class Pipeline {
       return;
     }
     try {
-      await this.options.source.ack(batch, integrity === undefined ? {} : { integrity });
+      // Resolves once the checkpoint is durable: the source retries a failing store itself.
+      await this.options.source.ack(
+        batch,
+        integrity === undefined ? {} : { integrity },
+        this.abort.signal,
+      );
       this.options.observer?.acknowledged(batch, result, this.clock.now());
     } catch (error) {
-      // A later ack of the same stream writes the checkpoint again; nothing is lost meanwhile.
-      this.logger.error({ err: error, batch: batch.id }, 'checkpoint write failed');
+      // Only a shutdown deadline ends the retries: the batch is re-read on the next start.
+      if (isAbortError(error) || this.abort.signal.aborted) return;
+      this.logger.error({ err: error, batch: batch.id }, 'acknowledgement failed unexpectedly');
+      this.options.onFatal?.(error);
     }
   }
 

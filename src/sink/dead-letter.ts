@@ -2,15 +2,19 @@
  * Dead-letter destination: where events that a sink rejected for good go, each with the sink,
  * the reason and the time, so nothing permanently rejected disappears silently. Entries go to a
  * Kafka topic; when Kafka is disabled, is the sink that rejected the event, or cannot take the
- * entry, they go to a local append-only NDJSON file (fsynced before `write` resolves).
+ * entry, they go to a local append-only NDJSON file (fsynced before `write` resolves). A fall-back
+ * from the topic to the file is logged and reported, since it usually means a misconfigured topic.
  */
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { Kafka } from 'kafkajs';
 import type { Producer } from 'kafkajs';
 
 import { ForwarderError } from '../util/errors.js';
+import { noopLogger } from '../util/logger.js';
+import type { ComponentLogger } from '../util/logger.js';
 import { ensureTopic, kafkaClientConfig } from './kafka.js';
 import type { KafkaConnectionOptions } from './kafka.js';
 import type { RejectedEvent, SinkName } from './sink.js';
@@ -36,8 +40,15 @@ export interface DeadLetterOptions {
   readonly kafka?: KafkaConnectionOptions & {
     readonly topic: string;
     readonly createTopic: boolean;
+    /** Of a topic created here; -1 or omitted: the broker default. */
+    readonly topicPartitions?: number;
+    /** Of a topic created here; -1 or omitted: the broker default. */
+    readonly topicReplicationFactor?: number;
   };
   readonly now?: () => Date;
+  readonly logger?: ComponentLogger;
+  /** Called with the number of entries that went to the file because the topic refused them. */
+  readonly onFallback?: (entries: number) => void;
 }
 
 export function toDeadLetterEntries(
@@ -57,21 +68,25 @@ export function toDeadLetterEntries(
 export class DeadLetter implements DeadLetterWriter {
   private readonly options: DeadLetterOptions;
   private readonly kafka: Kafka | undefined;
+  private readonly logger: ComponentLogger;
   private producer: Producer | undefined;
 
   constructor(options: DeadLetterOptions) {
     this.options = options;
+    this.logger = options.logger ?? noopLogger;
     this.kafka =
       options.kafka === undefined ? undefined : new Kafka(kafkaClientConfig(options.kafka));
   }
 
   async start(): Promise<void> {
-    await mkdir(dirname(this.options.file), { recursive: true });
+    await this.prepareDirectory();
     if (this.kafka === undefined || this.options.kafka === undefined) return;
+    // Broker defaults unless configured: a hard-coded replication factor of 1 cannot take
+    // acks=all writes on a cluster with min.insync.replicas=2 (MSK), so every entry fell back.
     await ensureTopic(this.kafka, this.options.kafka.topic, {
       allowed: this.options.kafka.createTopic,
-      partitions: 1,
-      replicationFactor: 1,
+      partitions: this.options.kafka.topicPartitions ?? -1,
+      replicationFactor: this.options.kafka.topicReplicationFactor ?? -1,
     });
   }
 
@@ -92,11 +107,25 @@ export class DeadLetter implements DeadLetterWriter {
           })),
         });
         return 'kafka';
-      } catch {
+      } catch (error) {
         // Kafka cannot take it right now: the file below is the destination of last resort.
         const producer = this.producer;
         this.producer = undefined;
         await producer?.disconnect().catch(() => undefined);
+        await this.appendToFile(entries);
+        this.logger.error(
+          {
+            err: error,
+            topic: this.options.kafka.topic,
+            file: this.options.file,
+            entries: entries.length,
+          },
+          'the dead-letter topic refused the entries; they went to the dead-letter file. Check ' +
+            'that the topic exists and accepts them: replication factor against ' +
+            'min.insync.replicas (acks=all), max.message.bytes, ACLs',
+        );
+        this.options.onFallback?.(entries.length);
+        return 'file';
       }
     }
     await this.appendToFile(entries);
@@ -107,23 +136,91 @@ export class DeadLetter implements DeadLetterWriter {
     await this.producer?.disconnect().catch(() => undefined);
   }
 
+  /**
+   * Creates the file's directory if needed and makes the new entries durable: a directory entry
+   * lives in its parent's data, so each created level's parent is fsynced.
+   */
+  private async prepareDirectory(): Promise<void> {
+    const dir = dirname(this.options.file);
+    try {
+      const first = await mkdir(dir, { recursive: true });
+      if (first === undefined) return;
+      for (let created = dir; ; created = dirname(created)) {
+        await syncDirectory(dirname(created));
+        if (created === first) break;
+      }
+    } catch (error) {
+      throw fileError(this.options.file, error);
+    }
+  }
+
+  /**
+   * Appends whole lines. A previous append cut short (a crash, a full disk) can have left a
+   * partial last line; it is cut off first, so the new entries start on a clean line. Nothing is
+   * lost by that: the entry of a failed append is written again by the retry (or, after a crash,
+   * by the re-read of its unacknowledged batch).
+   */
   private async appendToFile(entries: DeadLetterEntry[]): Promise<void> {
     const text = entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n';
+    const file = this.options.file;
     try {
-      await appendFile(this.options.file, text, { encoding: 'utf8', mode: 0o600 });
-      const handle = await open(this.options.file, 'r');
+      const handle = await open(file, 'a+', 0o600);
+      let created = false;
       try {
+        const { size } = await handle.stat();
+        created = size === 0;
+        const clean = await cleanLength(handle, size);
+        if (clean < size) {
+          await handle.truncate(clean);
+          this.logger.warn(
+            { file, removedBytes: size - clean },
+            'removed a partial last line of the dead-letter file left by an interrupted append',
+          );
+        }
+        await handle.appendFile(text, 'utf8');
         await handle.sync();
       } finally {
         await handle.close();
       }
+      // A new file is only durable once its directory entry is.
+      if (created) await syncDirectory(dirname(file));
     } catch (error) {
-      throw new ForwarderError(
-        'FWD_ERR_SINK',
-        `cannot write the dead-letter file ${this.options.file}: check that its directory is ` +
-          'writable (deadLetter.file / DLQ_FILE)',
-        { cause: error, retryable: true },
-      );
+      throw fileError(file, error);
     }
   }
+}
+
+/** Length of the file without a trailing partial line (the position after its last newline). */
+async function cleanLength(handle: FileHandle, size: number): Promise<number> {
+  if (size === 0) return 0;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return size;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0;) {
+    const start = Math.max(0, end - chunk.length);
+    const { bytesRead } = await handle.read(chunk, 0, end - start, start);
+    const newline = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (newline >= 0) return start + newline + 1;
+    end = start;
+  }
+  return 0;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileError(file: string, cause: unknown): ForwarderError {
+  return new ForwarderError(
+    'FWD_ERR_SINK',
+    `cannot write the dead-letter file ${file}: check that its directory is writable and has ` +
+      'space (deadLetter.file / DEAD_LETTER_FILE)',
+    { cause, retryable: true },
+  );
 }

@@ -85,19 +85,46 @@ export async function ensureTopic(
     if (!create.allowed) {
       throw new ForwarderError(
         'FWD_ERR_SINK',
-        `Kafka topic "${topic}" does not exist: create it (e.g. with ${create.partitions} partitions) ` +
-          'or set kafka.createTopic=true (KAFKA_CREATE_TOPIC=true) to let the forwarder create it',
+        `Kafka topic "${topic}" does not exist: create it` +
+          (create.partitions > 0 ? ` (e.g. with ${create.partitions} partitions)` : '') +
+          ' or set kafka.createTopic=true (KAFKA_CREATE_TOPIC=true) to let the forwarder create it',
       );
     }
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor },
-      ],
-      waitForLeaders: true,
-    });
+    try {
+      await admin.createTopics({
+        topics: [
+          { topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor },
+        ],
+        waitForLeaders: true,
+      });
+    } catch (error) {
+      throw topicCreationError(topic, create, error);
+    }
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** Names the topic, the requested layout and the broker's reasons (kafkajs aggregates them). */
+function topicCreationError(
+  topic: string,
+  create: { partitions: number; replicationFactor: number },
+  error: unknown,
+): ForwarderError {
+  const { errors } = error as { errors?: unknown };
+  const reasons = (Array.isArray(errors) ? errors : [error]).map((e: unknown) => {
+    const { type, message } = e as { type?: unknown; message?: unknown };
+    return typeof type === 'string' ? `${type}: ${String(message)}` : String(e);
+  });
+  const layout = (value: number, what: string): string =>
+    value > 0 ? `${what} ${value}` : `the broker default ${what}`;
+  return new ForwarderError(
+    'FWD_ERR_SINK',
+    `cannot create Kafka topic "${topic}" with ${layout(create.partitions, 'partitions')} and ` +
+      `${layout(create.replicationFactor, 'replication factor')} (${reasons.join('; ')}): fix ` +
+      'the partitions/replication factor settings or create the topic yourself',
+    { cause: error },
+  );
 }
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);

@@ -6,7 +6,6 @@ import type {
 import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
 import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
-import { ForwarderError } from '../util/errors.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
@@ -58,9 +57,16 @@ export interface AckExtras {
 
 interface PersistState {
   chain: Promise<void>;
-  latest: CheckpointRecord | undefined;
+  /** The newest record to write, with the committed batch it covers. */
+  latest: { readonly record: CheckpointRecord; readonly batch: Batch | undefined } | undefined;
   saved: CheckpointRecord | undefined;
 }
+
+/**
+ * Retries of a failed checkpoint write. The store is local, so retries are cheap; the cap bounds
+ * how long reading stays paused after the store recovers.
+ */
+const CHECKPOINT_RETRY: BackoffOptions = { baseMs: 100, maxMs: 5_000 };
 
 /**
  * The CloudWatch Logs source: discovery, one poller per stream, the ack tracker and the
@@ -149,7 +155,7 @@ export class CloudWatchSource {
     return [...this.pollers.values()].map((p) => p.stream);
   }
 
-  /** Read but not yet acknowledged. */
+  /** Read but not yet acknowledged with a durable checkpoint. */
   inFlight(): { batches: number; events: number } {
     return { batches: this.tracker.inFlightBatches, events: this.tracker.inFlightEvents };
   }
@@ -157,10 +163,11 @@ export class CloudWatchSource {
   /**
    * Acknowledges a batch: every enabled sink has it. When this completes the contiguous prefix of
    * the stream's batches, the checkpoint is written; the promise resolves once a checkpoint at or
-   * beyond this batch is durable (or at once if an earlier batch is still pending), and rejects if
-   * that write fails (a later ack retries it).
+   * beyond this batch is durable (or at once if an earlier batch is still pending). A failed write
+   * is counted and retried with backoff until it succeeds or `signal` aborts (then the promise
+   * rejects); meanwhile the batches keep their in-flight capacity, so the stream stops reading.
    */
-  async ack(batch: Batch, extras: AckExtras = {}): Promise<void> {
+  async ack(batch: Batch, extras: AckExtras = {}, signal?: AbortSignal): Promise<void> {
     const key = streamKey(batch.stream);
     if (extras.integrity !== undefined) this.pendingIntegrity.set(batch.id, extras.integrity);
     const committed = this.tracker.ack(batch);
@@ -179,7 +186,7 @@ export class CloudWatchSource {
       }
       this.pendingIntegrity.delete(id);
     }
-    const previous = this.persistState(key).latest ?? this.checkpoints.get(key);
+    const previous = this.persistState(key).latest?.record ?? this.checkpoints.get(key);
     const record: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
       logGroup: committed.stream.logGroup,
@@ -194,10 +201,10 @@ export class CloudWatchSource {
       integrity: integrity ?? previous?.integrity ?? null,
       updatedAt: new Date().toISOString(),
     };
-    await this.persist(key, committed.stream, record);
+    await this.persist(key, committed.stream, record, committed, signal);
   }
 
-  /** Resolves when every batch read so far is acknowledged. */
+  /** Resolves when every batch read so far is acknowledged and its checkpoint durable. */
   whenAllAcked(): Promise<void> {
     return this.tracker.whenIdle();
   }
@@ -300,20 +307,11 @@ export class CloudWatchSource {
     poller: StreamPoller,
     record: CheckpointRecord,
   ): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.persist(key, poller.stream, record);
-        break;
-      } catch {
-        // persist has logged and counted the failure.
-        if (this.pollers.get(key) !== poller) return;
-        const delay = backoffDelay(attempt, this.options.backoff, this.options.random);
-        try {
-          await this.clock.sleep(delay, this.stopping.signal);
-        } catch {
-          return;
-        }
-      }
+    try {
+      // Retried with backoff (logged and counted) until durable; only a stop ends it.
+      await this.persist(key, poller.stream, record, undefined, this.stopping.signal);
+    } catch {
+      return;
     }
     // Retired or stopped meanwhile: the parked state still starts at the same place.
     if (this.pollers.get(key) === poller) poller.start();
@@ -383,26 +381,49 @@ export class CloudWatchSource {
 
   /**
    * Serialises writes per stream and coalesces them: an ack that lands while a write is running
-   * makes the next write carry the newest record, so checkpoints on disk only move forward.
+   * makes the next write carry the newest record, so checkpoints on disk only move forward. Only a
+   * durable write releases the committed batches' capacity to the pollers.
    */
-  private persist(key: string, stream: StreamRef, record: CheckpointRecord): Promise<void> {
+  private persist(
+    key: string,
+    stream: StreamRef,
+    record: CheckpointRecord,
+    committed: Batch | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const state = this.persistState(key);
-    state.latest = record;
+    state.latest = { record, batch: committed };
     const write = state.chain.then(async () => {
-      const latest = state.latest;
-      if (latest === undefined || latest === state.saved) return;
-      try {
-        await this.store.save(latest);
-      } catch (error) {
-        this.metrics.checkpointFailed(stream);
-        this.logger.error({ ...stream, err: String(error) }, 'checkpoint write failed');
-        throw error instanceof ForwarderError
-          ? error
-          : new ForwarderError('FWD_ERR_CHECKPOINT_IO', String(error), { cause: error });
+      for (let attempt = 0; ; attempt += 1) {
+        const latest = state.latest;
+        if (latest === undefined || latest.record === state.saved) return;
+        try {
+          await this.store.save(latest.record);
+        } catch (error) {
+          this.metrics.checkpointFailed(stream);
+          const delayMs = backoffDelay(attempt, CHECKPOINT_RETRY, this.options.random);
+          const fields = { ...stream, err: String(error), attempt, retryInMs: delayMs };
+          const message =
+            'checkpoint write failed; the stream stops reading until a retry succeeds';
+          // One error per outage and stream; every attempt is counted in the metrics.
+          if (attempt === 0) this.logger.error(fields, message);
+          else this.logger.debug(fields, message);
+          await this.clock.sleep(delayMs, signal);
+          continue;
+        }
+        if (attempt > 0) {
+          this.logger.info(
+            { ...stream, failedAttempts: attempt },
+            'checkpoint write succeeded again',
+          );
+        }
+        state.saved = latest.record;
+        this.checkpoints.set(key, latest.record);
+        if (latest.batch !== undefined) this.tracker.settle(latest.batch);
+        this.metrics.checkpointCommitted(stream);
+        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
+        return;
       }
-      state.saved = latest;
-      this.checkpoints.set(key, latest);
-      this.metrics.checkpointCommitted(stream);
     });
     state.chain = write.catch(() => {});
     return write;

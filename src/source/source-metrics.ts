@@ -45,7 +45,7 @@ export interface SourceMetrics {
   inFlight(batches: number, events: number): void;
   /** A checkpoint was durably written. */
   checkpointCommitted(stream: StreamRef): void;
-  /** A checkpoint write failed (it is retried with the next acknowledgement). */
+  /** A checkpoint write failed (it is retried with backoff; the stream reads no further meanwhile). */
   checkpointFailed(stream: StreamRef): void;
   /** An error escaped a stream poller's loop; the loop restarts after a backoff. */
   pollerRestarted(stream: StreamRef): void;

@@ -141,6 +141,12 @@ export const METRIC_SPECS = {
     help: 'Writes a sink refused for a configuration or permission problem (forbidden, index_not_found, index_blocked, index_closed, invalid_index_name, other), per event and attempt; retried, never dead-lettered.',
     labels: ['sink', 'reason'],
   },
+  deadLetterFallbacks: {
+    type: 'counter',
+    name: 'dead_letter_fallbacks_total',
+    help: 'Dead-letter entries written to the file because the dead-letter topic refused them (check the topic, its replication factor and min.insync.replicas).',
+    labels: [],
+  },
   apiCalls: {
     type: 'counter',
     name: 'api_calls_total',

@@ -181,3 +181,46 @@ export class SinkHealth {
     this.#metrics?.sinkUp.set({ sink }, up ? 1 : 0);
   }
 }
+
+export interface WriteHealthOptions {
+  /** Writes failing for longer than this make the check fail (ms). */
+  readonly downAfterMs: number;
+  /** Clock in ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Readiness of a store written per key (the checkpoint store, one key per stream): fails once the
+ * writes of some key have kept failing for longer than `downAfterMs`; a success clears that key.
+ * Per key, because one stream's successful write says nothing about another stream's failing one.
+ */
+export class WriteHealth {
+  readonly #failingSince = new Map<string, number>();
+  readonly #downAfterMs: number;
+  readonly #now: () => number;
+
+  constructor(options: WriteHealthOptions) {
+    this.#downAfterMs = options.downAfterMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** A write failed; the failing period starts at the first failure and is not reset by more. */
+  failed(key: string): void {
+    if (!this.#failingSince.has(key)) this.#failingSince.set(key, this.#now());
+  }
+
+  succeeded(key: string): void {
+    this.#failingSince.delete(key);
+  }
+
+  check(): CheckResult {
+    if (this.#failingSince.size === 0) return { ok: true };
+    const downMs = this.#now() - Math.min(...this.#failingSince.values());
+    return {
+      ok: downMs <= this.#downAfterMs,
+      detail:
+        `writes of ${this.#failingSince.size} key(s) failing for ${Math.round(downMs / 1000)}s ` +
+        `(limit ${Math.round(this.#downAfterMs / 1000)}s)`,
+    };
+  }
+}

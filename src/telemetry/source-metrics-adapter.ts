@@ -88,6 +88,8 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
     },
     checkpointFailed() {
       metrics.checkpointCommits.inc({ outcome: 'error' });
+      // Every failed checkpoint write is retried by the source.
+      metrics.retries.inc({ stage: 'checkpoint' });
     },
     pollerRestarted(stream) {
       metrics.pollerRestarts.inc({ log_group: stream.logGroup });

@@ -1,11 +1,12 @@
 /**
  * Observability wiring for the running forwarder: one metrics registry, the readiness checks
- * behind `/readyz` (checkpoints loaded, CloudWatch reachable, each enabled sink reachable for
- * longer than `http.readySinkDownMs` flips it), the HTTP server, and the adapters that turn the
- * components' hooks (source, dispatcher, pipeline, sinks) into metrics.
+ * behind `/readyz` (checkpoints loaded, CloudWatch reachable, each enabled sink reachable, the
+ * checkpoint store writable: any of them failing for longer than `http.readySinkDownMs` flips
+ * it), the HTTP server, and the adapters that turn the components' hooks (source, dispatcher,
+ * pipeline, sinks) into metrics.
  */
 import type { Config } from '../config/load.js';
-import type { Batch } from '../pipeline/batch.js';
+import { streamKey, type Batch } from '../pipeline/batch.js';
 import type { DispatchObserver } from '../pipeline/dispatcher.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 import type { TransformedBatch } from '../pipeline/transform-batch.js';
@@ -21,7 +22,7 @@ import type { HttpServerHandle } from './http-server.js';
 import type { Logger } from './logger.js';
 import { createMetrics, deadLetterReason } from './metrics.js';
 import type { Metrics } from './metrics.js';
-import { Readiness, SinkHealth } from './readiness.js';
+import { Readiness, SinkHealth, WriteHealth } from './readiness.js';
 import { createSourceMetrics } from './source-metrics-adapter.js';
 
 export interface Telemetry {
@@ -47,12 +48,15 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
   const readiness = new Readiness();
   const health = new SinkHealth({ downAfterMs: config.http.readySinkDownMs, metrics });
   const cloudwatch = new SinkHealth({ downAfterMs: config.http.readySinkDownMs });
+  // The checkpoint store is a destination like the sinks: same grace period before not-ready.
+  const checkpointWrites = new WriteHealth({ downAfterMs: config.http.readySinkDownMs });
   let server: HttpServerHandle | undefined;
   let probeTimer: NodeJS.Timeout | undefined;
 
   readiness.set('checkpoints', false, 'not loaded yet');
   cloudwatch.register('cloudwatch');
   readiness.setProbe('cloudwatch', () => cloudwatch.check('cloudwatch'));
+  readiness.setProbe('checkpoint-writes', () => checkpointWrites.check());
 
   const base = createSourceMetrics(metrics);
   const sourceMetrics: SourceMetrics = {
@@ -67,6 +71,11 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
     },
     checkpointCommitted(stream) {
       base.checkpointCommitted(stream);
+      checkpointWrites.succeeded(streamKey(stream));
+    },
+    checkpointFailed(stream) {
+      base.checkpointFailed(stream);
+      checkpointWrites.failed(streamKey(stream));
     },
   };
 

@@ -188,7 +188,11 @@ No secret value ever lands here, only the paths of the mounted secret files.
     "compression" $os.compression
     "requestTimeoutMs" $os.requestTimeoutMs
     "lateIndex" $os.lateIndex)
-  "deadLetter" (dict "topic" $v.deadLetter.topic "file" (include "cafwd.deadLetterFile" .))
+  "deadLetter" (dict
+    "topic" $v.deadLetter.topic
+    "topicPartitions" $v.deadLetter.topicPartitions
+    "topicReplicationFactor" $v.deadLetter.topicReplicationFactor
+    "file" (include "cafwd.deadLetterFile" .))
   "enrichment" $v.enrichment
   "http" $v.http
   "log" (dict "level" $v.log.level "pretty" false)

@@ -42,6 +42,13 @@ async function read(tracker: AckTracker, b: Batch): Promise<Batch> {
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/** Acknowledges and, as the source does once the checkpoint is durable, settles. */
+function ackDurably(tracker: AckTracker, b: Batch): Batch | undefined {
+  const committed = tracker.ack(b);
+  if (committed !== undefined) tracker.settle(committed);
+  return committed;
+}
+
 describe('AckTracker', () => {
   it('commits only over the contiguous prefix of acknowledged batches', async () => {
     const tracker = new AckTracker({ maxInFlightBatchesPerStream: 10 });
@@ -55,7 +62,10 @@ describe('AckTracker', () => {
     assert.equal(tracker.ack(b2), undefined);
     assert.equal(tracker.ack(b1)?.id, b3.id); // prefix 1..3 complete
     assert.equal(tracker.ack(b3), undefined); // repeated ack is ignored
-    assert.equal(tracker.ack(b4)?.id, b4.id);
+    assert.equal(tracker.inFlightBatches, 4, 'committed batches stay in flight until settled');
+    tracker.settle(b3);
+    assert.equal(tracker.inFlightBatches, 1);
+    assert.equal(ackDurably(tracker, b4)?.id, b4.id);
     assert.equal(tracker.inFlightBatches, 0);
     assert.equal(tracker.inFlightEvents, 0);
   });
@@ -114,9 +124,48 @@ describe('AckTracker', () => {
     other.release();
     await tick();
     assert.equal(granted, false);
-    tracker.ack(b1);
+    ackDurably(tracker, b1);
     (await third).release();
     assert.equal(granted, true);
+  });
+
+  it('holds committed batches until their checkpoint is durable (settle), then frees them', async () => {
+    const tracker = new AckTracker({ maxInFlightBatchesPerStream: 2 });
+    const b1 = await read(tracker, batch(A, 1, 5));
+    const b2 = await read(tracker, batch(A, 2, 5));
+    let granted = false;
+    const third = tracker.reserve(A, 10).then((r) => {
+      granted = true;
+      return r;
+    });
+    assert.equal(tracker.ack(b1)?.id, b1.id);
+    assert.equal(tracker.ack(b2)?.id, b2.id, 'a later commit is reported while b1 is unsettled');
+    await tick();
+    assert.equal(granted, false, 'acknowledged but not durable: the stream reads no further');
+    assert.equal(tracker.inFlightEvents, 10);
+    tracker.settle(b1);
+    (await third).release();
+    assert.equal(tracker.inFlightBatches, 1);
+    tracker.settle(b2);
+    assert.equal(tracker.inFlightBatches, 0);
+    assert.equal(tracker.inFlightEvents, 0);
+  });
+
+  it('settles only committed batches', async () => {
+    const tracker = new AckTracker();
+    const b1 = await read(tracker, batch(A, 1));
+    const b2 = await read(tracker, batch(A, 2));
+    tracker.settle(b2); // nothing acknowledged yet
+    assert.equal(tracker.inFlightBatches, 2);
+    assert.equal(tracker.ack(b2), undefined);
+    tracker.settle(b2); // b2 acknowledged but not committed (b1 pending)
+    assert.equal(tracker.inFlightBatches, 2);
+    assert.equal(tracker.ack(b1)?.id, b2.id);
+    tracker.settle(b1); // a durable checkpoint of b1 frees b1 only
+    assert.equal(tracker.pending(A), 1);
+    assert.equal(tracker.withdraw(b2), false, 'a committed batch cannot be withdrawn');
+    tracker.settle(b2);
+    assert.equal(tracker.pending(A), 0);
   });
 
   it('bounds batches globally, counting pending reads, until an ack', async () => {
@@ -138,7 +187,7 @@ describe('AckTracker', () => {
     void fourth.then(() => (fourthGranted = true));
     await tick();
     assert.equal(fourthGranted, false);
-    tracker.ack(a1);
+    ackDurably(tracker, a1);
     await tick();
     assert.equal(fourthGranted, true, 'an ack frees a slot');
     (await third).release();
@@ -161,7 +210,7 @@ describe('AckTracker', () => {
     assert.equal(tracker.inFlightEvents, 30 + 60 + 10);
     (await big).release();
     (await small).release();
-    tracker.ack(b1);
+    ackDurably(tracker, b1);
     assert.equal(tracker.inFlightEvents, 0);
   });
 
@@ -186,7 +235,7 @@ describe('AckTracker', () => {
     await tick();
     assert.equal(third, true, 'a released reservation makes room');
     (await pending).release();
-    assert.equal(tracker.ack(heavy)?.id, heavy.id);
+    assert.equal(ackDurably(tracker, heavy)?.id, heavy.id);
     assert.equal(tracker.inFlightBytes, 0);
   });
 
@@ -203,7 +252,7 @@ describe('AckTracker', () => {
     await tick();
     assert.deepEqual(granted, ['B'], 'A holds two pages and waits for its own acks; B reads');
     (await other).release();
-    tracker.ack(page(1));
+    ackDurably(tracker, page(1));
     await tick();
     assert.deepEqual(granted, ['B', 'A']);
     (await third).release();
@@ -220,7 +269,7 @@ describe('AckTracker', () => {
     await tick();
     assert.deepEqual(granted, ['B'], 'the stuck stream waits for its own acks; B reads');
     (await other).release();
-    tracker.ack(batch(A, 1, 5));
+    ackDurably(tracker, batch(A, 1, 5));
     await tick();
     assert.deepEqual(granted, ['B', 'A']);
     (await fourth).release();
@@ -245,7 +294,7 @@ describe('AckTracker', () => {
     (await next).release();
   });
 
-  it('withdraws only the newest batch, and whenIdle waits for all acks', async () => {
+  it('withdraws only the newest batch, and whenIdle waits for all acks and settles', async () => {
     const tracker = new AckTracker();
     const b1 = await read(tracker, batch(A, 1));
     const b2 = await read(tracker, batch(A, 2));
@@ -255,7 +304,10 @@ describe('AckTracker', () => {
     void tracker.whenIdle().then(() => (idle = true));
     await tick();
     assert.equal(idle, false);
-    tracker.ack(b1);
+    assert.equal(tracker.ack(b1)?.id, b1.id);
+    await tick();
+    assert.equal(idle, false, 'acknowledged is not idle until settled');
+    tracker.settle(b1);
     await tick();
     assert.equal(idle, true);
   });

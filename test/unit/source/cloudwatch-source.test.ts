@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type {
-  CheckpointRecord,
-  CheckpointStore,
+import {
+  CHECKPOINT_VERSION,
+  type CheckpointRecord,
+  type CheckpointStore,
 } from '../../../src/checkpoint/checkpoint-store.js';
 import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
 import {
@@ -21,6 +22,8 @@ class MemoryStore implements CheckpointStore {
   /** Saves that fail before the store works again. */
   failSaves = 0;
   corrupt = false;
+  /** Fault injected through the store interface: `save` rejects while set. */
+  failing: Error | undefined;
   open(): Promise<void> {
     return Promise.resolve();
   }
@@ -39,6 +42,7 @@ class MemoryStore implements CheckpointStore {
       this.failSaves -= 1;
       return Promise.reject(new ForwarderError('FWD_ERR_CHECKPOINT_IO', 'disk full'));
     }
+    if (this.failing !== undefined) return Promise.reject(this.failing);
     this.records.set(streamKey(record), record);
     return Promise.resolve();
   }
@@ -110,6 +114,63 @@ describe('CloudWatchSource', () => {
     );
     assert.equal(more[0]?.fromToken, 't/6');
     await again.stop();
+  });
+
+  // The real-filesystem version is test/integration/e2e/checkpoint-store-fault.test.ts; here the
+  // fault is injected through the store interface to check the retry and pause logic alone.
+  it('retries a failing checkpoint write and reads no further until it is durable', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    const metrics = new RecordingMetrics();
+    for (let i = 0; i < 10; i += 1) port.put(G, 'hsm-1', event(T0 + i, hsmRecord(i)));
+    // The stream's start is already durable (a new stream would first write it, and wait).
+    const start: CheckpointRecord = {
+      version: CHECKPOINT_VERSION,
+      logGroup: G,
+      logStream: 'hsm-1',
+      nextForwardToken: null,
+      tokenStartTime: null,
+      lastEventTimestamp: null,
+      lastIngestionTime: null,
+      hashesAtLastTimestamp: [],
+      rebootCounter: null,
+      lastSequence: null,
+      integrity: null,
+      updatedAt: new Date(T0).toISOString(),
+    };
+    store.records.set(streamKey(start), start);
+    store.failing = new ForwarderError(
+      'FWD_ERR_CHECKPOINT_IO',
+      'cannot write checkpoint x: ENOTDIR',
+    );
+    const source = makeSource(port, store, clock, {
+      metrics,
+      backpressure: { maxInFlightBatchesPerStream: 2 },
+    });
+    const batches: Batch[] = [];
+    const acks: Promise<void>[] = [];
+    const started = source.start((b) => {
+      batches.push(b);
+      acks.push(source.ack(b));
+    });
+    await clock.advance(0);
+    await started;
+    await clock.advanceUntil(() => metrics.checkpointFailures >= 5, 60_000, 100);
+    assert.equal(batches.length, 2, 'the per-stream limit of 2 batches, held unsaved, stops reads');
+    assert.equal(store.records.get(streamKey(start))?.nextForwardToken, null, 'nothing saved');
+    assert.deepEqual(source.inFlight(), { batches: 2, events: 4 });
+    assert.ok(store.saves >= 5, `write retried (${store.saves} attempts)`);
+
+    store.failing = undefined;
+    await clock.advanceUntil(
+      () => batches.length === 5 && source.inFlight().batches === 0,
+      60_000,
+      100,
+    );
+    await Promise.all(acks);
+    assert.equal(store.records.get(streamKey(batches[0]!.stream))?.lastSequence, '0x9');
+    await source.stop();
   });
 
   it('refuses to start on a corrupt checkpoint', async () => {

@@ -18,6 +18,12 @@ import { awsError, event, FakeCloudWatch, hsmRecord } from './support/fake-port.
 import { RecordingMetrics } from './support/recording-metrics.js';
 
 const S: StreamRef = { logGroup: '/aws/cloudhsm/cluster-x', logStream: 'hsm-1' };
+
+/** Acknowledges and settles (the source does that once the checkpoint is durable). */
+function ackDurably(tracker: AckTracker, batch: Batch): void {
+  const committed = tracker.ack(batch);
+  if (committed !== undefined) tracker.settle(committed);
+}
 const T0 = 1_700_000_000_000;
 
 function harness(
@@ -52,7 +58,7 @@ function harness(
     deliver: (batch) => {
       options.deliver?.(batch);
       batches.push(batch);
-      if (options.autoAck !== false) tracker.ack(batch);
+      if (options.autoAck !== false) ackDurably(tracker, batch);
     },
     onGone: () => (gone = true),
     ...(options.onIdleChange === undefined ? {} : { onIdleChange: options.onIdleChange }),
@@ -258,11 +264,11 @@ describe('StreamPoller', () => {
     await h.clock.advance(10_000);
     assert.equal(h.batches.length, 2);
     assert.equal(h.port.calls.length, 2); // no API call without capacity
-    tracker.ack(h.batches[0] as Batch);
+    ackDurably(tracker, h.batches[0] as Batch);
     await h.clock.advance(0);
     assert.equal(h.batches.length, 3);
-    tracker.ack(h.batches[1] as Batch);
-    tracker.ack(h.batches[2] as Batch);
+    ackDurably(tracker, h.batches[1] as Batch);
+    ackDurably(tracker, h.batches[2] as Batch);
     await h.clock.advance(0);
     assert.equal(h.batches.length, 5);
     await h.poller.stop();

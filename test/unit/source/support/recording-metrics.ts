@@ -16,6 +16,7 @@ export class RecordingMetrics implements SourceMetrics {
   events = 0;
   pages = 0;
   commits = 0;
+  checkpointFailures = 0;
   discovered: StreamRef[] = [];
   retired: StreamRef[] = [];
   lastStates = { active: 0, idle: 0 };
@@ -64,7 +65,9 @@ export class RecordingMetrics implements SourceMetrics {
   checkpointCommitted(): void {
     this.commits += 1;
   }
-  checkpointFailed(): void {}
+  checkpointFailed(): void {
+    this.checkpointFailures += 1;
+  }
   pollerRestarted(): void {
     this.restarts += 1;
   }
