@@ -186,6 +186,7 @@ export function createApp(config: Config, logger: Logger): App {
       minIdleMs: config.source.pollMinIntervalMs,
       maxIdleMs: config.source.pollMaxIntervalMs,
     },
+    retiredCheckpointRetentionMs: config.source.retiredCheckpointRetentionMs,
     backpressure: {
       maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
       maxInFlightBatches: config.pipeline.maxInFlightBatches,

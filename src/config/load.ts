@@ -38,6 +38,7 @@ export interface Config {
     readonly discoveryIntervalMs: number;
     readonly pollMinIntervalMs: number;
     readonly pollMaxIntervalMs: number;
+    readonly retiredCheckpointRetentionMs: number;
     readonly pageLimit: number;
     /** Calls per second per API operation (shared by all streams). */
     readonly rateLimits: {

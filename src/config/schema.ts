@@ -34,6 +34,7 @@ export interface RawConfig {
     pollMinIntervalMs: number;
     pollMaxIntervalMs: number;
     pageLimit: number;
+    retiredCheckpointRetentionMs: number;
     rateLimits: { getLogEvents: number; describeLogStreams: number; describeLogGroups: number };
   };
   pipeline: {
@@ -168,6 +169,13 @@ export const schema: convict.Schema<RawConfig> = {
       min: 1,
       max: 10_000,
     },
+    retiredCheckpointRetentionMs: ms(
+      'How long the checkpoint of a stream that discovery no longer lists is kept after its last write (ms); then the file and the stream state are deleted, and a stream of that name appearing later is read as a new one. 0 keeps them forever.',
+      'RETIRED_CHECKPOINT_RETENTION_MS',
+      7 * DAY_MS,
+      0,
+      3650 * DAY_MS,
+    ),
     rateLimits: {
       getLogEvents: {
         doc: 'Maximum GetLogEvents calls per second, shared by all streams (account quota: 25/s per region).',

@@ -72,7 +72,17 @@ export class Pipeline {
   }
 
   start(): Promise<void> {
-    return this.options.source.start((batch) => this.onBatch(batch));
+    return this.options.source.start(
+      (batch) => this.onBatch(batch),
+      (stream) => this.forget(streamKeyOf(stream)),
+    );
+  }
+
+  /** Drops a retired stream's transform state; its checkpoint re-seeds it if it returns. */
+  private forget(key: string): void {
+    this.seeded.delete(key);
+    this.options.tracker.forget(key);
+    this.options.actors?.forget(key);
   }
 
   /** Batches read and not yet acknowledged by this pipeline. */

@@ -44,7 +44,17 @@ export interface CloudWatchSourceOptions {
    * after about 24 h anyway)
    */
   readonly parkedRetentionMs?: number;
+  /**
+   * How long the checkpoint of a stream that discovery no longer lists is kept after its last
+   * write; afterwards the file is deleted, and a stream of that name that appears later is read
+   * as a new one (a deleted and recreated stream has new content). 0 keeps them forever.
+   * @default 604800000 (7 days)
+   */
+  readonly retiredCheckpointRetentionMs?: number;
 }
+
+/** Told when a retired stream's in-memory state is dropped, so other layers drop theirs. */
+export type StreamForgottenHandler = (stream: StreamRef) => void;
 
 /** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
 export type BatchHandler = (batch: Batch) => Promise<void> | void;
@@ -92,6 +102,7 @@ export class CloudWatchSource {
   private readonly pendingIntegrity = new Map<string, JsonValue>();
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
+  private onForgotten: StreamForgottenHandler | undefined;
   private startedAt = 0;
   private initialRoundDone = false;
   private stopped = false;
@@ -116,9 +127,10 @@ export class CloudWatchSource {
    * Loads every checkpoint (an unreadable one is a start-up error: FWD_ERR_CHECKPOINT_CORRUPT),
    * runs the first discovery round and starts a poller per stream. Resolves once polling runs.
    */
-  async start(handler: BatchHandler): Promise<void> {
+  async start(handler: BatchHandler, onForgotten?: StreamForgottenHandler): Promise<void> {
     if (this.handler !== undefined) throw new Error('CloudWatchSource already started');
     this.handler = handler;
+    this.onForgotten = onForgotten;
     await this.store.open();
     for (const record of await this.store.loadAll()) {
       this.checkpoints.set(streamKey(record), record);
@@ -135,6 +147,7 @@ export class CloudWatchSource {
       options: { ...this.options.discovery, ...this.backoffOption() },
       onAdded: (stream) => this.addStream(stream),
       onRemoved: (stream) => void this.retireStream(stream),
+      onRound: () => void this.pruneRetired(),
     });
     await this.discovery.start();
     this.initialRoundDone = true;
@@ -199,7 +212,7 @@ export class CloudWatchSource {
       rebootCounter: committed.resume.rebootCounter,
       lastSequence: committed.resume.lastSequence,
       integrity: integrity ?? previous?.integrity ?? null,
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.clock.now()).toISOString(),
     };
     await this.persist(key, committed.stream, record, committed, signal);
   }
@@ -291,7 +304,7 @@ export class CloudWatchSource {
       rebootCounter: null,
       lastSequence: null,
       integrity: null,
-      updatedAt: new Date().toISOString(),
+      updatedAt: new Date(this.clock.now()).toISOString(),
     };
   }
 
@@ -355,7 +368,45 @@ export class CloudWatchSource {
   private pruneParked(): void {
     const cutoff = this.clock.now() - (this.options.parkedRetentionMs ?? 86_400_000);
     for (const [key, parked] of this.parked) {
-      if (parked.at <= cutoff && this.tracker.pending(parked.stream) === 0) this.parked.delete(key);
+      if (parked.at <= cutoff && this.tracker.pending(parked.stream) === 0) {
+        this.parked.delete(key);
+        this.onForgotten?.(parked.stream);
+      }
+    }
+  }
+
+  /**
+   * After each discovery round: forgets parked positions past their retention, and deletes the
+   * checkpoints of streams that are neither polled nor parked and were last written longer ago
+   * than `retiredCheckpointRetentionMs` (also those of streams gone before this process started),
+   * so a fleet whose HSMs are replaced over the years keeps neither files nor state of them all.
+   */
+  private async pruneRetired(): Promise<void> {
+    this.pruneParked();
+    const retention = this.options.retiredCheckpointRetentionMs ?? 7 * 86_400_000;
+    if (retention === 0) return;
+    const cutoff = this.clock.now() - retention;
+    for (const [key, record] of [...this.checkpoints]) {
+      if (this.pollers.has(key) || this.parked.has(key)) continue;
+      const written = Date.parse(record.updatedAt);
+      if (!(written <= cutoff)) continue;
+      const stream = { logGroup: record.logGroup, logStream: record.logStream };
+      try {
+        await this.store.reset([stream]);
+      } catch (error) {
+        this.logger.warn({ ...stream, err: String(error) }, 'could not delete retired checkpoint');
+        continue;
+      }
+      // Discovered again while the file was being deleted: its poller already holds the old
+      // position and will write it again with its next acknowledgement.
+      if (this.pollers.has(key)) continue;
+      this.checkpoints.delete(key);
+      this.persistence.delete(key);
+      this.onForgotten?.(stream);
+      this.logger.info(
+        { ...stream, lastWrite: record.updatedAt },
+        'checkpoint of a stream gone for longer than the retention deleted',
+      );
     }
   }
 

@@ -32,6 +32,8 @@ export interface StreamDiscoveryDeps {
   readonly onAdded: (stream: StreamRef) => void;
   /** A stream is gone from a listing that succeeded completely. */
   readonly onRemoved: (stream: StreamRef) => void;
+  /** A round finished (after its onAdded/onRemoved calls). */
+  readonly onRound?: () => void;
 }
 
 /** What one round found, per log group (undefined: listing failed, keep what we knew). */
@@ -135,6 +137,7 @@ export class StreamDiscovery {
     }
     this.apply(listing, groups !== undefined);
     this.rounds += 1;
+    this.deps.onRound?.();
   }
 
   private apply(listing: GroupListing, groupsComplete: boolean): void {

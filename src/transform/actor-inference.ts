@@ -227,6 +227,11 @@ export class ActorInference {
   }
 
   /** The stream's state for a checkpoint, or undefined when the stream has not been seen. */
+  /** Drops a retired stream's state (its checkpoint still holds it, should the stream return). */
+  forget(streamKey: string): void {
+    this.streams.delete(streamKey);
+  }
+
   snapshot(streamKey: string): ActorStreamState | undefined {
     const state = this.streams.get(streamKey);
     if (state === undefined) return undefined;

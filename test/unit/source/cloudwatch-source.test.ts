@@ -46,9 +46,14 @@ class MemoryStore implements CheckpointStore {
     this.records.set(streamKey(record), record);
     return Promise.resolve();
   }
-  reset(): Promise<number> {
-    const n = this.records.size;
-    this.records.clear();
+  reset(streams?: readonly StreamRef[]): Promise<number> {
+    if (streams === undefined) {
+      const n = this.records.size;
+      this.records.clear();
+      return Promise.resolve(n);
+    }
+    let n = 0;
+    for (const stream of streams) if (this.records.delete(streamKey(stream))) n += 1;
     return Promise.resolve(n);
   }
 }
@@ -291,6 +296,56 @@ describe('CloudWatchSource', () => {
     port.put(G, 'hsm-1', event(T0, hsmRecord(0)), event(T0 + 1, hsmRecord(1)));
     assert.ok(await clock.advanceUntil(() => seen.length === 4, 5000, 50));
     assert.equal(seen.at(-1), `hsm-1:${hsmRecord(1)}`);
+    await source.stop();
+  });
+  it('deletes the checkpoint of a stream gone longer than the retention and tells the pipeline; a quiet live stream keeps its own', async () => {
+    const clock = new FakeClock(T0 + 10_000);
+    const port = new FakeCloudWatch();
+    const store = new MemoryStore();
+    for (const s of ['hsm-1', 'hsm-2']) port.put(G, s, event(T0, hsmRecord(0)));
+    // A checkpoint of a stream that was gone before this process started.
+    const gone: CheckpointRecord = {
+      version: CHECKPOINT_VERSION,
+      logGroup: G,
+      logStream: 'hsm-gone',
+      nextForwardToken: 'f/1',
+      tokenStartTime: null,
+      lastEventTimestamp: T0 - 100_000,
+      lastIngestionTime: T0 - 100_000,
+      hashesAtLastTimestamp: [],
+      rebootCounter: '0x1',
+      lastSequence: '0x0',
+      integrity: null,
+      updatedAt: new Date(T0 - 100_000).toISOString(),
+    };
+    store.records.set(streamKey(gone), gone);
+    const source = makeSource(port, store, clock, {
+      parkedRetentionMs: 10_000,
+      retiredCheckpointRetentionMs: 60_000,
+    });
+    const forgotten: string[] = [];
+    const started = source.start(
+      (b) => void source.ack(b),
+      (stream) => forgotten.push(stream.logStream),
+    );
+    let ready = false;
+    void started.then(() => (ready = true));
+    assert.ok(await clock.advanceUntil(() => ready, 5000, 50));
+    await started;
+    // The first rounds delete the file of the stream gone for longer than the retention.
+    assert.ok(await clock.advanceUntil(() => !store.records.has(streamKey(gone)), 5000, 50));
+    assert.deepEqual(forgotten, ['hsm-gone']);
+
+    port.groups.get(G)?.delete('hsm-1');
+    assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 1, 5000, 50));
+    const key1 = streamKey({ logGroup: G, logStream: 'hsm-1' });
+    assert.ok(store.records.has(key1), 'kept within the retention');
+    // hsm-2 stays listed and quiet for longer than the retention: its checkpoint stays.
+    assert.ok(await clock.advanceUntil(() => !store.records.has(key1), 120_000, 1000));
+    // Told twice: when its parked read position expired, and when its checkpoint went.
+    assert.deepEqual(forgotten, ['hsm-gone', 'hsm-1', 'hsm-1']);
+    assert.ok(store.records.has(streamKey({ logGroup: G, logStream: 'hsm-2' })));
+    assert.equal(source.parkedStreams, 0);
     await source.stop();
   });
 });

@@ -161,6 +161,14 @@ describe('IntegrityTracker', () => {
     assert.equal(findings[0].missing, '3');
   });
 
+  it('forgets a retired stream: no state kept, and its return is a first record again', () => {
+    const tracker = new IntegrityTracker();
+    assert.deepEqual(run(tracker, [rec(0), rec(1)]), []);
+    tracker.forget(KEY);
+    assert.equal(tracker.snapshot(KEY), undefined);
+    assert.deepEqual(run(tracker, [rec(7)]), [], 'no gap against forgotten state');
+  });
+
   it('round-trips snapshot/restore through JSON and keeps detecting after a restart', () => {
     const first = new IntegrityTracker();
     assert.deepEqual(run(first, [rec(0), rec(1), rec(2)]), []);
