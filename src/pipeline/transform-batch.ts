@@ -56,7 +56,7 @@ export function transformBatch(
     const parsed = parseRecord(raw.message);
     if (parsed.kind === 'unparseable') unparseable += 1;
     const enriched = enrich(normalize(record, parsed, context));
-    const event = actors === undefined ? enriched : actors.observe(enriched);
+    const event = actors === undefined ? enriched : actors.observe(enriched, parsed);
     events.push(toOutboundEvent(event, logStream));
     eventTimes.push(event.time);
     for (const finding of tracker.observe(record, parsed)) {

@@ -30,6 +30,7 @@
  */
 import type { CloudHsmUnmapped, OcsfEvent, OcsfUser } from './ocsf-event.js';
 import { withLabels } from './enrich.js';
+import type { HsmRecord, ParsedRecord } from './parse.js';
 
 /** Label marking an inferred `actor.user`. */
 export const ACTOR_INFERRED = 'actor:inferred';
@@ -83,39 +84,24 @@ function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
 }
 
-function parseHex(text: unknown): bigint | undefined {
-  if (typeof text !== 'string' || !/^0x[0-9a-f]+$/i.test(text)) return undefined;
-  return BigInt(text);
-}
-
 function parseHexOrThrow(text: string): bigint {
-  const value = parseHex(text);
-  if (value === undefined) throw new TypeError(`invalid hex counter in state: ${text}`);
-  return value;
-}
-
-function str(unmapped: CloudHsmUnmapped, key: string): string | undefined {
-  const value = unmapped[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  if (!/^0x[0-9a-f]+$/i.test(text)) throw new TypeError(`invalid hex counter in state: ${text}`);
+  return BigInt(text);
 }
 
 /** The inference key of an HSM-stream event, `<log group>:<hsm id>`; undefined for others. */
 export function actorStreamKeyOf(event: OcsfEvent): string | undefined {
   if (event.device === undefined || event.metadata.log_name === undefined) return undefined;
-  const hsmId = str(event.unmapped.cloudhsm, 'hsm_id') ?? event.device.uid;
-  return `${event.metadata.log_name}:${hsmId}`;
+  return `${event.metadata.log_name}:${event.device.uid}`;
 }
 
 function userKey(user: OcsfUser & { name: string }): string {
   return `${user.name}\u0000${user.type ?? ''}`;
 }
 
-function sessionOf(event: OcsfEvent): string | undefined {
-  return (
-    event.session?.uid ??
-    event.actor?.session?.uid ??
-    str(event.unmapped.cloudhsm, 'session_handle')
-  );
+function sessionOf(event: OcsfEvent, parsed: HsmRecord): string | undefined {
+  const session = event.session?.uid ?? event.actor?.session?.uid ?? parsed.values.session_handle;
+  return session === '' ? undefined : session;
 }
 
 /** Per-stream login tracker that fills `actor.user` where the inference is sound. */
@@ -128,15 +114,16 @@ export class ActorInference {
   }
 
   /**
-   * Observes one event (in stream order) and returns it, with an inferred `actor.user` when
-   * sound. The input is never mutated; events that are not HSM-stream records pass unchanged.
+   * Observes one event (in stream order) with the parsed record it was made from, and returns
+   * it with an inferred `actor.user` when sound. Counters and the session come from the parsed
+   * record, not from the event's `unmapped`, which keeps only what OCSF has no place for.
+   * The input is never mutated; events that are not HSM-stream records pass unchanged.
    */
-  observe(event: OcsfEvent): OcsfEvent {
+  observe(event: OcsfEvent, parsed: ParsedRecord): OcsfEvent {
     const key = actorStreamKeyOf(event);
-    if (key === undefined || event.class_uid === 2004) return event;
-    const unmapped = event.unmapped.cloudhsm;
-    const reboot = parseHex(str(unmapped, 'reboot_counter'));
-    const seq = parseHex(str(unmapped, 'sequence_no'));
+    if (key === undefined || event.class_uid === 2004 || parsed.kind !== 'hsm') return event;
+    const reboot = parsed.rebootCounter?.value;
+    const seq = parsed.sequenceNo?.value;
     if (reboot === undefined || seq === undefined) return event;
 
     let state = this.streams.get(key);
@@ -161,7 +148,7 @@ export class ActorInference {
     }
 
     const result = this.infer(event, state);
-    this.apply(event, state, seq);
+    this.apply(event, parsed, state, seq);
     return result;
   }
 
@@ -190,7 +177,7 @@ export class ActorInference {
     return withLabels(out, [ACTOR_INFERRED]);
   }
 
-  private apply(event: OcsfEvent, state: StreamState, seq: bigint): void {
+  private apply(event: OcsfEvent, parsed: HsmRecord, state: StreamState, seq: bigint): void {
     const opcode = event.metadata.event_code;
     if (opcode === 'CN_LOGIN') {
       const name = event.user?.name;
@@ -198,7 +185,7 @@ export class ActorInference {
       const user: OcsfUser & { name: string } = { name };
       if (event.user?.type_id !== undefined) user.type_id = event.user.type_id;
       if (event.user?.type !== undefined) user.type = event.user.type;
-      state.logins.set(userKey(user), { user, session: sessionOf(event), sequence: seq });
+      state.logins.set(userKey(user), { user, session: sessionOf(event, parsed), sequence: seq });
       return;
     }
     if (opcode === undefined || !CLEARING_OPCODES.has(opcode)) return;
@@ -210,7 +197,7 @@ export class ActorInference {
       }
       return;
     }
-    const session = sessionOf(event);
+    const session = sessionOf(event, parsed);
     let matched = false;
     for (const [key, login] of state.logins) {
       if (session !== undefined && login.session === session) {

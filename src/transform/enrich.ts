@@ -13,8 +13,9 @@
  * - `device.groups[]`: the cluster entry (`uid` cluster id, `type` `CloudHSM Cluster`) gets the
  *   `Name` tag as `name` and the tags as `desc` (`Tags: k=v, …`; group has no tags attribute).
  * - `metadata.labels` (array of strings): the static labels as `key=value`, then markers.
- * - `unmapped.cloudhsm.enrichment_*`: the full metadata as flat keys (strings, tags and subnet
- *   mapping as `[{key, value}]`), following the flat `unmapped.cloudhsm` convention.
+ * - `unmapped.cloudhsm.enrichment_*`: only the metadata no attribute above holds (state, mode,
+ *   backup policy, subnet mapping, …; for events without a `device` also the cluster's name, HSM
+ *   type, VPC and tags), as flat keys (strings; tags and subnet mapping as `[{key, value}]`).
  *
  * Markers in `metadata.labels` (format `enrichment:<state>`, distinct from `key=value` labels):
  * - `enrichment:none`: the cluster (and the HSM) is unknown to the snapshot, or there is no
@@ -119,11 +120,6 @@ function staticLabels(
   return Object.entries(merged).map(([key, value]) => `${key}=${value}`);
 }
 
-function stringField(unmapped: CloudHsmUnmapped, key: string): string | undefined {
-  const value = unmapped[key];
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 function pairs(record: Readonly<Record<string, string>>): Array<{ key: string; value: string }> {
   return Object.entries(record).map(([key, value]) => ({ key, value }));
 }
@@ -171,7 +167,7 @@ function enrichDevice(
   snapshot: MetadataSnapshot | undefined,
   cluster: ClusterMetadata | undefined,
   hsm: HsmMetadata | undefined,
-): OcsfDevice {
+): EnrichedDevice {
   const out: EnrichedDevice = { ...device };
   if (snapshot?.region !== undefined) out.region = snapshot.region;
   if (hsm !== undefined) {
@@ -195,45 +191,48 @@ function enrichDevice(
   return out;
 }
 
+/**
+ * The snapshot's data that the enriched event has no attribute for, as `enrichment_*` keys.
+ * With a `device`, what `enrichDevice` wrote there (ids, name, AZ, subnet, ENI, IP, VPC, HSM type,
+ * tags) is not repeated; without one (certificate storage) the cluster's descriptive data has no
+ * other place. The enrichment status is the `enrichment:*` marker in `metadata.labels`.
+ */
 function enrichUnmapped(
   unmapped: CloudHsmUnmapped,
   snapshot: MetadataSnapshot,
   cluster: ClusterMetadata | undefined,
   hsm: HsmMetadata | undefined,
-  status: EnrichmentStatus,
+  device: EnrichedDevice | undefined,
 ): CloudHsmUnmapped {
   const out: CloudHsmUnmapped = { ...unmapped };
   const set = (key: string, value: string | undefined): void => {
     if (value !== undefined) out[`enrichment_${key}`] = value;
   };
-  set('status', status);
   if (snapshot.refreshedAt !== undefined) set('refreshed_at', iso(snapshot.refreshedAt));
   if (cluster !== undefined) {
-    set('cluster_id', cluster.id);
-    set('cluster_name', cluster.name);
+    if (device === undefined) {
+      set('cluster_name', cluster.name);
+      set('cluster_hsm_type', cluster.hsmType);
+      set('cluster_vpc_id', cluster.vpcId);
+    } else if (cluster.hsmType !== undefined && device.desc !== `AWS CloudHSM ${cluster.hsmType}`) {
+      set('cluster_hsm_type', cluster.hsmType);
+    }
     set('cluster_state', cluster.state);
     set('cluster_mode', cluster.mode);
-    set('cluster_hsm_type', cluster.hsmType);
     set('cluster_network_type', cluster.networkType);
-    set('cluster_vpc_id', cluster.vpcId);
     set('cluster_security_group', cluster.securityGroup);
     set('cluster_backup_policy', cluster.backupPolicy);
     set('cluster_backup_retention_type', cluster.backupRetention?.type);
     set('cluster_backup_retention_value', cluster.backupRetention?.value);
     set('cluster_present', String(cluster.present));
-    out.enrichment_cluster_tags = pairs(cluster.tags);
+    if (device === undefined) out.enrichment_cluster_tags = pairs(cluster.tags);
     out.enrichment_cluster_subnet_mapping = pairs(cluster.subnetMapping);
   }
   if (hsm !== undefined) {
-    set('hsm_id', hsm.id);
-    set('hsm_type', hsm.hsmType ?? cluster?.hsmType);
     set('hsm_state', hsm.state);
     set('hsm_state_message', hsm.stateMessage);
-    set('hsm_availability_zone', hsm.availabilityZone);
-    set('hsm_subnet_id', hsm.subnetId);
-    set('hsm_eni_id', hsm.eniId);
-    set('hsm_eni_ip', hsm.eniIp);
-    set('hsm_eni_ip_v6', hsm.eniIpV6);
+    // `device.ip` holds the IPv4 address when there is one; the IPv6 one has no other place then.
+    if (device?.ip !== hsm.eniIpV6) set('hsm_eni_ip_v6', hsm.eniIpV6);
     set('hsm_present', String(hsm.present));
     set('hsm_first_seen', iso(hsm.firstSeen));
     set('hsm_last_seen', iso(hsm.lastSeen));
@@ -254,10 +253,8 @@ function lookup(
   snapshot: MetadataSnapshot | undefined,
 ): { status: EnrichmentStatus; cluster?: ClusterMetadata; hsm?: HsmMetadata } {
   if (snapshot === undefined) return { status: 'none' };
-  const unmapped = event.unmapped.cloudhsm;
   const clusterId =
-    stringField(unmapped, 'cluster_id') ??
-    (event.metadata.log_name === undefined ? undefined : clusterIdOf(event.metadata.log_name));
+    event.metadata.log_name === undefined ? undefined : clusterIdOf(event.metadata.log_name);
   const cluster = clusterId === undefined ? undefined : snapshot.clusters.get(clusterId);
   if (event.device === undefined) {
     return cluster === undefined ? { status: 'none' } : { status: 'full', cluster };
@@ -291,17 +288,21 @@ export function enrichEvent(
 
   const out: OcsfEvent = { ...event };
   const labels = mergeLabels(labelsOf(event), added, true);
-  const metadata: LabelledMetadata = { ...event.metadata };
+  // Copied without `labels` rather than `delete`d: a deleted key takes the object off V8's
+  // fast JSON path.
+  const { labels: _previous, ...rest } = event.metadata as LabelledMetadata;
+  const metadata: LabelledMetadata = rest;
   if (labels.length > 0) metadata.labels = labels;
-  else delete metadata.labels;
   out.metadata = metadata;
   out.cloud = enrichCloud(event.cloud, snapshot, hsm?.availabilityZone);
   if (status === 'none' || snapshot === undefined) return out;
 
-  if (event.device !== undefined) out.device = enrichDevice(event.device, snapshot, cluster, hsm);
+  const device =
+    event.device === undefined ? undefined : enrichDevice(event.device, snapshot, cluster, hsm);
+  if (device !== undefined) out.device = device;
   out.unmapped = {
     ...event.unmapped,
-    cloudhsm: enrichUnmapped(event.unmapped.cloudhsm, snapshot, cluster, hsm, status),
+    cloudhsm: enrichUnmapped(event.unmapped.cloudhsm, snapshot, cluster, hsm, device),
   };
   return out;
 }

@@ -29,7 +29,6 @@ import {
   buildCloud,
   buildDevice,
   classify,
-  clusterIdOf,
   eventTime,
   eventUid,
   isHsmStream,
@@ -300,8 +299,6 @@ export function findingToEvent(
   const severityId = FINDING_SEVERITY[finding.kind];
   const title = FINDING_TITLES[finding.kind];
   const text = describe(finding, record.logStream);
-  const clusterId = clusterIdOf(record.logGroup);
-
   const resource: OcsfResource = {
     uid: record.logStream,
     name: record.logStream,
@@ -309,17 +306,15 @@ export function findingToEvent(
   };
   if (context.region !== undefined) resource.region = context.region;
 
+  // Only what no attribute holds: the kind is `metadata.event_code` and `finding_info.types`, the
+  // stream `resources[0].uid`, the cluster `metadata.log_name`.
   const unmapped: CloudHsmUnmapped = {
-    cluster_id: clusterId,
-    hsm_id: record.logStream,
-    opcode: parsed.kind === 'hsm' ? (parsed.values.opcode ?? '') : '',
-    integrity_kind: finding.kind,
     reboot_counter: finding.rebootCounter,
     sequence_no: finding.sequence,
     related_event_uid: recordUid,
     ...findingDetails(finding),
-    cloudwatch_timestamp: String(record.timestamp),
   };
+  if (time !== record.timestamp) unmapped.cloudwatch_timestamp = String(record.timestamp);
   if (record.eventId !== undefined) unmapped.cloudwatch_event_id = record.eventId;
 
   const event: OcsfEvent = {

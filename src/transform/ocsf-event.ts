@@ -85,7 +85,10 @@ export interface OcsfResource {
   region?: string;
 }
 
-/** One OCSF event as this forwarder emits it. `unmapped.cloudhsm` holds every source field. */
+/**
+ * One OCSF event as this forwarder emits it. `unmapped.cloudhsm` holds only the source fields the
+ * event has no attribute for (or whose attribute loses part of them); `raw_data` holds the text.
+ */
 export interface OcsfEvent {
   class_uid: number;
   class_name: string;

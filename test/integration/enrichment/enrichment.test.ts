@@ -261,11 +261,11 @@ describe('enrichment against the CloudHSM v2 emulator', () => {
         desc: `Tags: Name=payments-${suffix}, environment=integration`,
       });
       assert.equal(known.cloud.account?.uid, snap.accountId);
-      assert.equal(known.unmapped.cloudhsm.enrichment_hsm_type, 'hsm2m.medium');
-      assert.deepEqual(known.unmapped.cloudhsm.enrichment_cluster_tags, [
-        { key: 'Name', value: `payments-${suffix}` },
-        { key: 'environment', value: 'integration' },
-      ]);
+      // Type and tags are in device.desc / device.groups[0].desc, so not repeated under unmapped;
+      // what has no OCSF attribute (the cluster's mode) is.
+      assert.equal(known.unmapped.cloudhsm.enrichment_hsm_type, undefined);
+      assert.equal(known.unmapped.cloudhsm.enrichment_cluster_tags, undefined);
+      assert.equal(known.unmapped.cloudhsm.enrichment_cluster_mode, cluster.mode);
       assert.deepEqual(labelsOf(known), ['environment=test', 'team=payments']);
       assertValidOcsf(known);
 

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { ACTOR_INFERRED, ActorInference } from '../../../src/transform/actor-inference.js';
 import { enrichEvent, labelsOf } from '../../../src/transform/enrich.js';
 import type { OcsfEvent } from '../../../src/transform/ocsf-event.js';
+import { parseRecord } from '../../../src/transform/parse.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
 import type { RecordSpec } from './support.js';
 import { deepFreeze, event, snapshot } from './support.js';
@@ -24,8 +25,13 @@ const createUser = (seq: number, target = 'bob', extra: Partial<RecordSpec> = {}
 const generateKey = (seq: number, session = '0x7014006') =>
   event({ seq, opcode: 'CN_GENERATE_KEY', opcodeHex: '0x17', keyHandle: '131079', session });
 
+/** Observes `event` with the record parsed from its own `raw_data`, as the pipeline does. */
+function observe(inference: ActorInference, event: OcsfEvent): OcsfEvent {
+  return inference.observe(event, parseRecord(event.raw_data ?? ''));
+}
+
 function run(inference: ActorInference, events: OcsfEvent[]): OcsfEvent[] {
-  return events.map((e) => inference.observe(e));
+  return events.map((e) => observe(inference, e));
 }
 
 describe('ActorInference', () => {
@@ -137,14 +143,14 @@ describe('ActorInference', () => {
 
   it('never overrides an actor the record names and does not mutate its input', () => {
     const inference = new ActorInference();
-    inference.observe(login(0, 'admin'));
+    observe(inference, login(0, 'admin'));
     const input = deepFreeze(createUser(1));
     const copy = structuredClone(input);
-    const out = inference.observe(input);
+    const out = observe(inference, input);
     assert.deepEqual(input, copy);
     assert.notEqual(out, input);
     const withActor: OcsfEvent = { ...createUser(2), actor: { user: { uid: '7' } } };
-    assert.deepEqual(inference.observe(withActor).actor, { user: { uid: '7' } });
+    assert.deepEqual(observe(inference, withActor).actor, { user: { uid: '7' } });
   });
 
   it('snapshots and restores its state as JSON', () => {
@@ -163,7 +169,7 @@ describe('ActorInference', () => {
     });
     const second = new ActorInference();
     second.restore(key, json);
-    assert.equal(second.observe(createUser(2)).actor?.user?.name, 'admin');
+    assert.equal(observe(second, createUser(2)).actor?.user?.name, 'admin');
     assert.throws(() => second.restore(key, { ...json, lastSequence: 'zz' }), TypeError);
   });
 });

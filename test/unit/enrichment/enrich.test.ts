@@ -53,20 +53,27 @@ describe('enrichEvent', () => {
       },
     ]);
     assert.deepEqual(labelsOf(out), ['environment=prod', 'team=payments']);
-    const u = out.unmapped.cloudhsm;
-    assert.equal(u.enrichment_status, 'full');
-    assert.equal(u.enrichment_cluster_mode, 'FIPS');
-    assert.equal(u.enrichment_cluster_state, 'ACTIVE');
-    assert.equal(u.enrichment_cluster_name, 'payments-prod');
-    assert.equal(u.enrichment_hsm_type, 'hsm2m.medium');
-    assert.equal(u.enrichment_hsm_eni_ip, '10.0.1.25');
-    assert.equal(u.enrichment_hsm_present, 'true');
-    assert.deepEqual(u.enrichment_cluster_tags, [
-      { key: 'Name', value: 'payments-prod' },
-      { key: 'costcenter', value: 'cc-42' },
-    ]);
-    // Source fields are untouched.
-    assert.equal(u.user_name, 'admin');
+    assert.equal(out.unmapped.cloudhsm.user_type, 'CN_CRYPTO_OFFICER (2)', 'source fields stay');
+    // Only what device/cloud/labels do not hold goes under unmapped.
+    assert.deepEqual(out.unmapped.cloudhsm, {
+      ...input.unmapped.cloudhsm,
+      enrichment_refreshed_at: '2023-11-14T22:14:20.000Z',
+      enrichment_cluster_state: 'ACTIVE',
+      enrichment_cluster_mode: 'FIPS',
+      enrichment_cluster_network_type: 'IPV4',
+      enrichment_cluster_backup_policy: 'DEFAULT',
+      enrichment_cluster_backup_retention_type: 'DAYS',
+      enrichment_cluster_backup_retention_value: '90',
+      enrichment_cluster_present: 'true',
+      enrichment_cluster_subnet_mapping: [
+        { key: 'us-east-1a', value: 'subnet-0aaa' },
+        { key: 'us-east-1b', value: 'subnet-0bbb' },
+      ],
+      enrichment_hsm_state: 'ACTIVE',
+      enrichment_hsm_present: 'true',
+      enrichment_hsm_first_seen: '2023-11-14T22:13:20.000Z',
+      enrichment_hsm_last_seen: '2023-11-14T22:13:20.000Z',
+    });
     assertValidOcsf(out);
   });
 
@@ -79,8 +86,9 @@ describe('enrichEvent', () => {
     assert.equal(device.zone, undefined);
     assert.equal(device.ip, undefined);
     assert.equal(device.groups[0]?.name, 'payments-prod');
-    assert.equal(out.unmapped.cloudhsm.enrichment_status, 'partial');
-    assert.equal(out.unmapped.cloudhsm.enrichment_hsm_id, undefined);
+    assert.equal(out.unmapped.cloudhsm.enrichment_status, undefined, 'the marker says it');
+    assert.equal(out.unmapped.cloudhsm.enrichment_hsm_state, undefined);
+    assert.equal(out.unmapped.cloudhsm.enrichment_cluster_mode, 'FIPS');
     assertValidOcsf(out);
   });
 
@@ -145,6 +153,33 @@ describe('enrichEvent', () => {
     assertValidOcsf(out);
   });
 
+  it('repeats no value of device or cloud under unmapped', () => {
+    const leaves = (value: unknown): unknown[] =>
+      typeof value === 'object' && value !== null ? Object.values(value).flatMap(leaves) : [value];
+    const { eniIp: _v4, ...v6Only } = hsm({ eniIpV6: '2600:1f18::25' });
+    for (const snap of [snapshot(), snapshot({ hsms: [v6Only] })]) {
+      const out = enrichEvent(event({ seq: 0, opcode: 'CN_LOGIN', user: 'admin' }), snap);
+      const placed = new Set([...leaves(out.device), ...leaves(out.cloud)]);
+      for (const [key, value] of Object.entries(out.unmapped.cloudhsm)) {
+        if (key.startsWith('enrichment_') && key !== 'enrichment_cluster_subnet_mapping') {
+          assert.ok(
+            !placed.has(value),
+            `${key}: ${JSON.stringify(value)} is already in device/cloud`,
+          );
+        }
+      }
+    }
+  });
+
+  it('keeps the IPv6 address under unmapped when device.ip holds the IPv4 one', () => {
+    const out = enrichEvent(
+      event({ seq: 0, opcode: 'CN_LOGIN', user: 'admin' }),
+      snapshot({ hsms: [hsm({ eniIpV6: '2600:1f18::25' })] }),
+    );
+    assert.equal((out.device as EnrichedDevice).ip, '10.0.1.25');
+    assert.equal(out.unmapped.cloudhsm.enrichment_hsm_eni_ip_v6, '2600:1f18::25');
+  });
+
   it('does not mutate its input and shares untouched parts', () => {
     const input = deepFreeze(event({ seq: 7, opcode: 'CN_CREATE_USER', user: 'bob' }));
     const copy = structuredClone(input);
@@ -172,7 +207,14 @@ describe('enrichEvent', () => {
     const out = enrichEvent(input, snapshot());
     assert.equal(out.device, undefined);
     assert.deepEqual(labelsOf(out), ['environment=prod', 'team=payments']);
+    // No device to hold them, so the cluster's name, type, VPC and tags stay under unmapped.
     assert.equal(out.unmapped.cloudhsm.enrichment_cluster_name, 'payments-prod');
+    assert.equal(out.unmapped.cloudhsm.enrichment_cluster_hsm_type, 'hsm2m.medium');
+    assert.equal(out.unmapped.cloudhsm.enrichment_cluster_vpc_id, 'vpc-0abc');
+    assert.deepEqual(out.unmapped.cloudhsm.enrichment_cluster_tags, [
+      { key: 'Name', value: 'payments-prod' },
+      { key: 'costcenter', value: 'cc-42' },
+    ]);
     assertValidOcsf(out);
   });
 

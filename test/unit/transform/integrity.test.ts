@@ -210,8 +210,14 @@ describe('findingToEvent', () => {
       tracker.observe(r, parseRecord(r.message)).map((f) => findingToEvent(f, r, CONTEXT)),
     );
     assert.deepEqual(
-      events.map((e) => e.unmapped.cloudhsm.integrity_kind),
-      ['gap', 'duplicate', 'conflicting_duplicate', 'reboot', 'regression'],
+      events.map((e) => e.metadata.event_code),
+      [
+        'integrity_gap',
+        'integrity_duplicate',
+        'integrity_conflicting_duplicate',
+        'integrity_reboot',
+        'integrity_regression',
+      ],
     );
     for (const event of events) {
       assertValidOcsf(event);

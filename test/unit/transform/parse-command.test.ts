@@ -42,7 +42,7 @@ describe('parse command', () => {
     );
     // The doc samples are not one coherent stream (format note §13.8), so findings appear.
     assert.ok(all.length > records.length);
-    assert.ok(records.every((e) => e.unmapped.cloudhsm.cluster_id === 'cluster-abc'));
+    assert.ok(records.every((e) => e.metadata.log_name === '/aws/cloudhsm/cluster-abc'));
     const cert = records.find((e) => e.entity?.uid === '463180677312929947');
     assert.equal(cert?.metadata.log_name, '/aws/cloudhsm/cluster-abc');
     assert.equal(cert.unmapped.cloudhsm.log_stream, 'cluster-abc');

@@ -205,7 +205,21 @@ describe('parseRecord: text records', () => {
       user_ids: '8, 9',
     });
     assert.deepEqual(event.actor?.user, { uid: '7' });
-    assert.equal(event.unmapped.cloudhsm.user_ids, '8, 9');
+    // In entity.data, so not repeated; the operation's code would be lost there, so it stays.
+    assert.equal(event.unmapped.cloudhsm.user_ids, undefined);
+    assert.equal(event.unmapped.cloudhsm.operation, 'SHARE (1)');
+  });
+
+  it('sets no actor.user from a user type alone (OCSF needs a name or uid)', () => {
+    const message = [
+      'Time: 01/24/18 17:44:25.013218, usecs:1516815865013218',
+      'Opcode : CN_GENERATE_KEY (0x17)',
+      'User Type : CN_CRYPTO_OFFICER (2)',
+    ].join('\n');
+    const event = toOcsfEvent(hsmRecord(message), CONTEXT);
+    assertValidOcsf(event);
+    assert.equal(event.actor, undefined);
+    assert.equal(event.unmapped.cloudhsm.user_type, 'CN_CRYPTO_OFFICER (2)');
   });
 
   it('understands TIME_INFO records (no opcode line)', () => {
@@ -231,7 +245,11 @@ describe('parseRecord: text records', () => {
     assert.equal(event.class_uid, 3004);
     assert.equal(event.activity_id, 99);
     assert.equal(event.activity_name, 'TIME_INFO_CMD');
-    assert.equal(event.unmapped.cloudhsm.propagation_delay_usec, '486');
+    assert.equal(event.unmapped.cloudhsm.propagation_delay, 'usec:486');
+    assert.equal(
+      event.unmapped.cloudhsm.host_time,
+      '04/22/22 20:13:18.189990 usec:1650658398189990',
+    );
   });
 
   it('keeps 64-bit sequence numbers exact (BigInt) and omits metadata.sequence', () => {
