@@ -46,6 +46,7 @@ import type {
   UnparseableRecord,
 } from './parse.js';
 import type { SourceRecord } from './source-record.js';
+import { flat, internFlat, join } from '../util/flat-string.js';
 import { numberText } from '../util/number-text.js';
 
 export type { OcsfEvent } from './ocsf-event.js';
@@ -91,7 +92,7 @@ export function clusterIdOf(logGroup: string): string {
   let end = logGroup.length;
   while (end > 0 && logGroup.charCodeAt(end - 1) === 47) end--;
   const start = logGroup.lastIndexOf('/', end - 1) + 1;
-  return logGroup.slice(start, end);
+  return internFlat(logGroup.slice(start, end));
 }
 
 /** HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster. */
@@ -112,9 +113,15 @@ export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
     parsed.sequenceNo?.value !== undefined &&
     parsed.rebootCounter?.value !== undefined
   ) {
-    return `${record.logStream}:${parsed.rebootCounter.text.toLowerCase()}:${parsed.sequenceNo.text.toLowerCase()}`;
+    return join(
+      record.logStream,
+      ':',
+      parsed.rebootCounter.text.toLowerCase(),
+      ':',
+      parsed.sequenceNo.text.toLowerCase(),
+    );
   }
-  return `${record.logStream}:${hashUid(record)}`;
+  return join(record.logStream, ':', hashUid(record));
 }
 
 function hashUid(record: SourceRecord): string {
@@ -167,7 +174,7 @@ function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefin
 }
 
 function clip(text: string): string {
-  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
+  return text.length > MAX_MESSAGE ? join(text.slice(0, MAX_MESSAGE - 1), '…') : text;
 }
 
 export interface Classification {
@@ -213,7 +220,7 @@ export function classify(
     activity_name: activityId === 99 ? activityName : caption,
     type_uid: classUid * 100 + activityId,
     // With 99 the activity name is source-specific, and so is the type name (OCSF server rule).
-    type_name: `${info.name}: ${activityId === 99 ? activityName : caption}`,
+    type_name: join(info.name, ': ', activityId === 99 ? activityName : caption),
   };
 }
 
@@ -310,7 +317,7 @@ function buildUser(
 ): OcsfUser | undefined {
   if (name === undefined && uid === undefined && type === undefined) return undefined;
   const user: OcsfUser = {};
-  if (name !== undefined) user.name = name;
+  if (name !== undefined) user.name = flat(name);
   const mapped = userTypeOf(type);
   if (mapped !== undefined) {
     user.type_id = mapped.typeId;
@@ -359,7 +366,7 @@ function normalizeHsm(
   if (seq !== undefined && seq <= MAX_SAFE_BIGINT) {
     metadata.sequence = Number(seq);
   }
-  metadata.original_time = parsed.time.text;
+  metadata.original_time = flat(parsed.time.text);
   finishMetadata(metadata, record);
 
   const event = newEvent(
@@ -461,7 +468,7 @@ function hsmEntity(parsed: HsmRecord, mapping: OpcodeMapping, hsmId: string): Oc
       entity =
         handle === undefined
           ? { name: 'key (handle not logged)', type }
-          : { uid: handle, name: `key handle ${handle}`, type };
+          : { uid: flat(handle), name: join('key handle ', handle), type };
       break;
     case 'HSM':
     case 'Log Stream':
@@ -498,7 +505,7 @@ function hsmMessage(
   } else if (entity?.type === 'Key' && entity.uid !== undefined) {
     who = ` key ${entity.uid}`;
   }
-  return `${opcode}${who} on ${hsmId}: ${outcome}`;
+  return join(opcode, who, ' on ', hsmId, ': ', outcome);
 }
 
 function targetType(parsed: HsmRecord): NameCode | undefined {
@@ -524,22 +531,24 @@ function hsmUnmapped(
   const v = parsed.values;
   const entityMapped = event.entity !== undefined;
   // `time` has milliseconds, the HSM prints microseconds.
-  const out: CloudHsmUnmapped = { time_usecs: parsed.time.usecs };
+  const out: CloudHsmUnmapped = { time_usecs: flat(parsed.time.usecs) };
   if (v.version_no !== undefined) out.version_no = v.version_no;
   if (v.sequence_no !== undefined && event.metadata.sequence === undefined) {
     out.sequence_no = v.sequence_no;
   }
   // No OCSF attribute; only part of `metadata.uid`, and only when the sequence is valid too.
   if (v.reboot_counter !== undefined) out.reboot_counter = v.reboot_counter;
-  if (v.command_type !== undefined) out.command_type = v.command_type;
+  if (v.command_type !== undefined) out.command_type = internFlat(v.command_type);
   // `metadata.event_code` is the name only; the printed code would be lost.
-  if (v.opcode !== undefined && v.opcode !== event.metadata.event_code) out.opcode = v.opcode;
+  if (v.opcode !== undefined && v.opcode !== event.metadata.event_code) {
+    out.opcode = internFlat(v.opcode);
+  }
   if (v.response !== undefined && !responseMapped(parsed, event)) out.response = v.response;
-  if (v.log_type !== undefined) out.log_type = v.log_type;
+  if (v.log_type !== undefined) out.log_type = internFlat(v.log_type);
   // `type_id` merges roles (crypto officer and pre-officer are both 2 Admin) and drops the code.
-  if (v.user_type !== undefined) out.user_type = v.user_type;
+  if (v.user_type !== undefined) out.user_type = internFlat(v.user_type);
   if (v.target_user_name !== undefined && !targetMapped) out.target_user_name = v.target_user_name;
-  if (v.target_user_type !== undefined) out.target_user_type = v.target_user_type;
+  if (v.target_user_type !== undefined) out.target_user_type = internFlat(v.target_user_type);
   if (v.target_user_id !== undefined && !targetMapped) out.target_user_id = v.target_user_id;
   if (!entityMapped) {
     if (v.priv_secret_key_handle !== undefined) {
@@ -601,13 +610,13 @@ function normalizeCertStore(
 
   const metadata = baseMetadata(record, parsed, CERT_STORE_FEATURE, false);
   if (opCode !== undefined) metadata.event_code = opCode;
-  if (parsed.timestamp !== undefined) metadata.original_time = parsed.timestamp;
+  if (parsed.timestamp !== undefined) metadata.original_time = flat(parsed.timestamp);
   finishMetadata(metadata, record);
 
   const handle = parsed.objectHandle;
   const entity: OcsfEntity =
     typeof handle === 'string'
-      ? { uid: handle, name: `certificate object ${handle}`, type: 'Certificate' }
+      ? { uid: flat(handle), name: join('certificate object ', handle), type: 'Certificate' }
       : { name: 'certificate object', type: 'Certificate' };
   if (Array.isArray(parsed.attributes)) {
     entity.data = { modified_attributes: parsed.attributes };
@@ -625,7 +634,15 @@ function normalizeCertStore(
   event.entity = entity;
   if (parsed.response !== undefined) event.status_code = parsed.response;
   event.message = clip(
-    `${opCode ?? 'unknown op_code'} of ${entity.name} in ${clusterId}: ${parsed.response ?? 'no response'}`,
+    join(
+      opCode ?? 'unknown op_code',
+      ' of ',
+      entity.name,
+      ' in ',
+      clusterId,
+      ': ',
+      parsed.response ?? 'no response',
+    ),
   );
   event.raw_data = record.message;
 
