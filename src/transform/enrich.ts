@@ -38,6 +38,7 @@ import type {
   HsmMetadata,
   MetadataSnapshot,
 } from '../enrichment/cluster-metadata.js';
+import { join } from '../util/flat-string.js';
 
 /** Marker label: nothing known about the event's cluster/HSM. */
 export const ENRICHMENT_NONE = 'enrichment:none';
@@ -117,7 +118,7 @@ function staticLabels(
   options: EnrichOptions | undefined,
 ): string[] {
   const merged: Record<string, string> = { ...snapshot?.labels, ...options?.labels };
-  return Object.entries(merged).map(([key, value]) => `${key}=${value}`);
+  return Object.entries(merged).map(([key, value]) => join(key, '=', value));
 }
 
 function pairs(record: Readonly<Record<string, string>>): Array<{ key: string; value: string }> {
@@ -131,7 +132,7 @@ function iso(ms: number): string {
 function tagText(tags: Readonly<Record<string, string>>): string | undefined {
   const entries = Object.entries(tags);
   if (entries.length === 0) return undefined;
-  return `Tags: ${entries.map(([key, value]) => `${key}=${value}`).join(', ')}`;
+  return join('Tags: ', entries.map(([key, value]) => join(key, '=', value)).join(', '));
 }
 
 function enrichCloud(
@@ -179,7 +180,7 @@ function enrichDevice(
   }
   if (cluster?.vpcId !== undefined) out.vpc_uid = cluster.vpcId;
   const hsmType = hsm?.hsmType ?? cluster?.hsmType;
-  if (hsmType !== undefined) out.desc = `AWS CloudHSM ${hsmType}`;
+  if (hsmType !== undefined) out.desc = join('AWS CloudHSM ', hsmType);
   if (cluster !== undefined) {
     const group = clusterGroup(cluster);
     const groups: EnrichedGroup[] = [...device.groups];
