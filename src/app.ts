@@ -207,7 +207,7 @@ export function createApp(config: Config, logger: Logger): App {
   let metadata: MetadataProvider | undefined;
   let enricher: () => EventEnricher;
   if (config.enrichment.enabled) {
-    const region = config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
+    const region = config.enrichment.region;
     const endpoint = config.enrichment.endpoint ?? undefined;
     const provider = new MetadataProvider({
       port: createCloudHsmPort(
