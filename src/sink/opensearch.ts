@@ -16,8 +16,6 @@
  * problems) retries the chunk forever with backoff and marks the sink unhealthy: it stalls
  * delivery instead of dead-lettering events that are not at fault.
  */
-import type { Client } from '@opensearch-project/opensearch';
-
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
@@ -29,6 +27,7 @@ import { classifyItem, itemRejectionKind, refusalHint } from './opensearch-refus
 import { dailyIndex, indexTemplate, lateIndex, TEMPLATE_VERSION } from './opensearch-template.js';
 import type { OutboundEvent } from './outbound-event.js';
 import { StallRegister } from './stall-register.js';
+import type { StallHolder } from './stall-register.js';
 import type {
   RefusalReason,
   RejectedEvent,
@@ -39,8 +38,28 @@ import type {
   SinkStallListener,
 } from './sink.js';
 
+/**
+ * What the sink needs of an OpenSearch client; the real `Client` (built by the composition root
+ * with sink/opensearch-client.ts) fits it, unit tests use a small fake.
+ */
+export interface OpenSearchClientPort {
+  /** `never`: the client's types do not admit the verbatim string lines the sink sends. */
+  bulk(params: { body: never }): Promise<{ body: { items: BulkResponseItem[] } }>;
+  ping(params: object, options: { requestTimeout: number }): Promise<unknown>;
+  close(): Promise<void>;
+  readonly indices: {
+    getIndexTemplate(params: {
+      name: string;
+    }): Promise<{ body: { index_templates: { index_template: unknown }[] } }>;
+    putIndexTemplate(params: {
+      name: string;
+      body: ReturnType<typeof indexTemplate>;
+    }): Promise<unknown>;
+  };
+}
+
 export interface OpenSearchSinkOptions {
-  readonly client: Client;
+  readonly client: OpenSearchClientPort;
   readonly indexPrefix: string;
   /** Documents per bulk request. */
   readonly bulkMaxDocs?: number;
@@ -112,7 +131,7 @@ function statusOf(error: unknown): number | undefined {
 export class OpenSearchSink implements Sink {
   readonly name = 'opensearch' as const;
   private readonly options: OpenSearchSinkOptions;
-  private readonly client: Client;
+  private readonly client: OpenSearchClientPort;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
   private readonly stalls: StallRegister;
@@ -226,7 +245,7 @@ export class OpenSearchSink implements Sink {
   private async attempt(
     pending: readonly Pending[],
     attempt: number,
-    stall: ReturnType<StallRegister['holder']>,
+    stall: StallHolder,
   ): Promise<BulkAction> {
     let items: BulkResponseItem[];
     try {
