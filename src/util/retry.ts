@@ -40,7 +40,11 @@ export const RETRY_BACKOFF = {
 export interface RetryOptions {
   readonly backoff: BackoffOptions;
   readonly clock: Clock;
-  readonly signal: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
+  /** Jitter source (tests pin it). @default Math.random */
+  readonly random?: () => number;
+  /** Told of each backoff before it is slept, e.g. for a retry metric. */
+  readonly onRetry?: (delayMs: number, attempt: number) => void;
 }
 
 /**
@@ -53,9 +57,10 @@ export async function retryUntilDone<W, R, J = never>(
   attempt: (work: W, attempt: number) => Promise<RetryAction<W, R, J>>,
   options: RetryOptions,
 ): Promise<RetryEnd<W, R, J>> {
+  const { signal } = options;
   let current = work;
   for (let n = 0; ; n += 1) {
-    if (options.signal.aborted) throw options.signal.reason;
+    if (signal?.aborted === true) throw signal.reason;
     const action = await attempt(current, n);
     switch (action.kind) {
       case 'success':
@@ -69,6 +74,8 @@ export async function retryUntilDone<W, R, J = never>(
       case 'retry':
         break;
     }
-    await options.clock.sleep(backoffDelay(n, options.backoff), options.signal);
+    const delay = backoffDelay(n, options.backoff, options.random);
+    options.onRetry?.(delay, n);
+    await options.clock.sleep(delay, signal);
   }
 }
