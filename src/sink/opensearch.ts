@@ -102,14 +102,17 @@ interface ContentRefusal {
   readonly message: string;
 }
 
-/** One attempt's outcome; a partial retry also carries what that attempt settled. */
-type BulkAction =
-  | Exclude<RetryAction<readonly Pending[], SinkResult, ContentRefusal>, { kind: 'retry-partial' }>
+/** One bulk request's outcome: retry it whole, halve it, or the items as the node sorted them. */
+type BulkOutcome =
+  | { readonly kind: 'retry' }
+  | { readonly kind: 'reject'; readonly value: ContentRefusal }
   | {
-      readonly kind: 'retry-partial';
-      readonly work: readonly Pending[];
+      readonly kind: 'sorted';
+      /** Delivered, duplicates and rejected by this request. */
+      readonly settled: SinkResult;
+      /** Still to send: throttled, refused, or re-routed to the late index. */
+      readonly left: readonly Pending[];
       readonly backoff: boolean;
-      readonly taken: SinkResult;
     };
 
 function isRetryableStatus(status: number): boolean {
@@ -208,17 +211,19 @@ export class OpenSearchSink implements Sink {
   ): Promise<SinkResult> {
     // What this chunk waits on, so the sink reads as stalled exactly while some chunk does.
     const stall = this.stalls.holder();
-    let taken = EMPTY_RESULT;
+    let settled = EMPTY_RESULT;
     try {
       const end = await retryUntilDone(
         chunk,
-        async (pending, attempt) => {
-          const action = await this.attempt(pending, attempt, stall);
-          if (action.kind === 'retry-partial' || action.kind === 'success') {
-            taken = addResults(taken, action.kind === 'success' ? action.value : action.taken);
-            return action.kind === 'success' ? { ...action, value: taken } : action;
-          }
-          return action;
+        async (
+          pending,
+          attempt,
+        ): Promise<RetryAction<readonly Pending[], SinkResult, ContentRefusal>> => {
+          const outcome = await this.attempt(pending, attempt, stall);
+          if (outcome.kind !== 'sorted') return outcome;
+          settled = addResults(settled, outcome.settled);
+          if (outcome.left.length === 0) return { kind: 'success', value: settled };
+          return { kind: 'retry-partial', work: outcome.left, backoff: outcome.backoff };
         },
         { backoff: RETRY_BACKOFF.sink, clock: this.clock, signal },
       );
@@ -235,7 +240,7 @@ export class OpenSearchSink implements Sink {
           return { event: alone.event, kind, detail: `bulk ${status}: ${message}${hint}` };
         },
       );
-      return addResults(taken, halves);
+      return addResults(settled, halves);
     } finally {
       stall.clear();
     }
@@ -246,7 +251,7 @@ export class OpenSearchSink implements Sink {
     pending: readonly Pending[],
     attempt: number,
     stall: StallHolder,
-  ): Promise<BulkAction> {
+  ): Promise<BulkOutcome> {
     let items: BulkResponseItem[];
     try {
       const body: string[] = [];
@@ -292,11 +297,9 @@ export class OpenSearchSink implements Sink {
         'bulk items throttled or failed; retrying',
       );
     }
-    const taken: SinkResult = sorted;
-    if (sorted.retry.length === 0) return { kind: 'success', value: taken };
     // Events just re-routed to the late index are retried at once; anything else backs off.
     const backoff = sorted.throttled > 0 || sorted.refusing.size > 0;
-    return { kind: 'retry-partial', work: sorted.retry, backoff, taken };
+    return { kind: 'sorted', settled: sorted, left: sorted.retry, backoff };
   }
 
   /**
