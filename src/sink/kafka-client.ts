@@ -52,14 +52,14 @@ export interface KafkaConnectionOptions {
   readonly requestTimeoutMs?: number;
 }
 
-/** Builds the kafkajs client settings shared by the events sink and the dead-letter writer. */
-export function kafkaClientConfig(options: KafkaConnectionOptions): KafkaConfig {
+/** The kafkajs client settings: TLS, SASL, timeouts. */
+function kafkaClientConfig(options: KafkaConnectionOptions): KafkaConfig {
   const config: KafkaConfig = {
     clientId: options.clientId,
     brokers: [...options.brokers],
     connectionTimeout: 3000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    // Our own loop owns retries with unbounded backoff; kafkajs retries only briefly first.
+    // The sinks own retries (util/retry.ts, unbounded backoff); kafkajs retries only briefly first.
     retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
     logLevel: logLevel.NOTHING,
   };
