@@ -15,7 +15,8 @@ import { CloudWatchSource } from './source/cloudwatch-source.js';
 import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
 import { parseStartPosition } from './source/stream-poller.js';
 import { DeadLetter } from './sink/dead-letter.js';
-import type { KafkaConnectionOptions } from './sink/kafka.js';
+import { createKafkaClient } from './sink/kafka-client.js';
+import type { KafkaConnectionOptions } from './sink/kafka-client.js';
 import { KafkaSink } from './sink/kafka.js';
 import { createOpenSearchClient } from './sink/opensearch-client.js';
 import { OpenSearchSink } from './sink/opensearch.js';
@@ -92,11 +93,12 @@ export function createApp(config: Config, logger: Logger): App {
   const log = (component: string) => childLogger(logger, component);
 
   const sinks: Sink[] = [];
-  const kafkaOptions = config.kafka.enabled ? kafkaConnection(config) : undefined;
-  if (kafkaOptions !== undefined) {
+  // One Kafka client for the events topic and the dead-letter topic alike.
+  const kafka = config.kafka.enabled ? createKafkaClient(kafkaConnection(config)) : undefined;
+  if (kafka !== undefined) {
     sinks.push(
       new KafkaSink({
-        ...kafkaOptions,
+        client: kafka,
         topic: config.kafka.topic,
         createTopic: config.kafka.createTopic,
         topicPartitions: config.kafka.topicPartitions,
@@ -150,11 +152,11 @@ export function createApp(config: Config, logger: Logger): App {
 
   const deadLetter = new DeadLetter({
     file: config.deadLetter.file,
-    ...(kafkaOptions === undefined
+    ...(kafka === undefined
       ? {}
       : {
           kafka: {
-            ...kafkaOptions,
+            client: kafka,
             topic: config.deadLetter.topic,
             createTopic: config.kafka.createTopic,
             topicPartitions: config.deadLetter.topicPartitions,
@@ -205,7 +207,7 @@ export function createApp(config: Config, logger: Logger): App {
   let metadata: MetadataProvider | undefined;
   let enricher: () => EventEnricher;
   if (config.enrichment.enabled) {
-    const region = config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
+    const region = config.enrichment.region;
     const endpoint = config.enrichment.endpoint ?? undefined;
     const provider = new MetadataProvider({
       port: createCloudHsmPort(

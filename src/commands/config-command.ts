@@ -70,7 +70,8 @@ function execute(args: readonly string[], io: ConfigCommandIo): number {
     return 0;
   }
   const options: LoadConfigOptions = {
-    env: io.env ?? process.env,
+    // Without io.env, loadConfig reads the process environment itself (src/config only).
+    ...(io.env === undefined ? {} : { env: io.env }),
     ...(parsed.file === undefined ? {} : { file: parsed.file }),
   };
   const config = loadConfig(options);

@@ -15,6 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
+import { environmentRegion } from '../config/environment.js';
 import { findingToEvent, IntegrityTracker } from '../transform/integrity.js';
 import { clusterIdOf, eventTime, normalize } from '../transform/normalize.js';
 import type { NormalizeContext } from '../transform/normalize.js';
@@ -95,7 +96,8 @@ function defaultStream(logGroup: string, parsed: ParsedRecord): string {
 export async function runParseCommand(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const context: NormalizeContext = {};
-  if (process.env.AWS_REGION) context.region = process.env.AWS_REGION;
+  const region = environmentRegion();
+  if (region !== undefined) context.region = region;
   const tracker = new IntegrityTracker();
   const out = new Output();
   let status = 0;

@@ -116,6 +116,8 @@ export interface Config {
     readonly enabled: boolean;
     /** Resolved: enrichment.endpoint, else aws.endpoint, else null (SDK default). */
     readonly endpoint: string | null;
+    /** Resolved: aws.region, else us-east-1 (the CloudHSM and STS clients need one). */
+    readonly region: string;
     readonly refreshIntervalMs: number;
     readonly labels: Readonly<Record<string, string>>;
   };
@@ -485,6 +487,7 @@ function resolveConfig(raw: RawConfig, ctx: Context): Config {
     enrichment: {
       ...raw.enrichment,
       endpoint: optional(raw.enrichment.endpoint) ?? optional(raw.aws.endpoint),
+      region: optional(raw.aws.region) ?? 'us-east-1',
       labels: { ...raw.enrichment.labels },
     },
     http: { ...raw.http },

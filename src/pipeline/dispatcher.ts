@@ -4,18 +4,23 @@
  * what it accepted) and permanent rejections go to the dead-letter destination, which is itself
  * retried until it has them. Only then may the batch be acknowledged.
  */
-import { backoffDelay } from '../util/backoff.js';
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
+import { RETRY_BACKOFF, retryUntilDone } from '../util/retry.js';
 import type { DeadLetterWriter } from '../sink/dead-letter.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
-import type { Sink, SinkName, SinkResult } from '../sink/sink.js';
+import type { RejectedEvent, RejectionKind, Sink, SinkName, SinkResult } from '../sink/sink.js';
 
 export interface DispatchObserver {
   sinkResult(sink: SinkName, result: SinkResult, seconds: number): void;
-  deadLettered(sink: SinkName, count: number, destination: 'kafka' | 'file', reason: string): void;
+  deadLettered(
+    sink: SinkName,
+    count: number,
+    destination: 'kafka' | 'file',
+    kind: RejectionKind,
+  ): void;
 }
 
 export interface DispatcherOptions {
@@ -51,30 +56,44 @@ export class Dispatcher {
     const result = await sink.deliver(events, signal);
     this.options.observer?.sinkResult(sink.name, result, (this.clock.now() - started) / 1000);
     if (result.rejected.length === 0) return;
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const destination = await this.options.deadLetter.write(sink.name, result.rejected);
-        const reasons = new Map<string, number>();
-        for (const { reason } of result.rejected)
-          reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-        for (const [reason, count] of reasons) {
-          this.options.observer?.deadLettered(sink.name, count, destination, reason);
-        }
-        this.logger.warn(
-          {
-            sink: sink.name,
-            count: result.rejected.length,
-            destination,
-            reason: result.rejected[0]?.reason,
-          },
-          'events rejected permanently went to the dead-letter destination',
-        );
-        return;
-      } catch (error) {
-        if (isAbortError(error)) throw error;
-        this.logger.error({ err: error, attempt }, 'dead-letter write failed; retrying');
-        await this.clock.sleep(backoffDelay(attempt, { baseMs: 500, maxMs: 30_000 }), signal);
-      }
+    const destination = await this.writeDeadLetters(sink.name, result.rejected, signal);
+    const kinds = new Map<RejectionKind, number>();
+    for (const { kind } of result.rejected) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    for (const [kind, count] of kinds) {
+      this.options.observer?.deadLettered(sink.name, count, destination, kind);
     }
+    const first = result.rejected[0];
+    this.logger.warn(
+      {
+        sink: sink.name,
+        count: result.rejected.length,
+        destination,
+        kind: first?.kind,
+        reason: first?.detail,
+      },
+      'events rejected permanently went to the dead-letter destination',
+    );
+  }
+
+  /** Retries the dead-letter write until it holds the entries: they must not be lost. */
+  private async writeDeadLetters(
+    sink: SinkName,
+    rejected: readonly RejectedEvent[],
+    signal: AbortSignal,
+  ): Promise<'kafka' | 'file'> {
+    const end = await retryUntilDone(
+      rejected,
+      async (entries, attempt) => {
+        try {
+          return { kind: 'success', value: await this.options.deadLetter.write(sink, entries) };
+        } catch (error) {
+          if (isAbortError(error)) throw error;
+          this.logger.error({ err: error, attempt }, 'dead-letter write failed; retrying');
+          return { kind: 'retry' };
+        }
+      },
+      { backoff: RETRY_BACKOFF.deadLetter, clock: this.clock, signal },
+    );
+    return end.value;
   }
 }

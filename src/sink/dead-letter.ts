@@ -9,19 +9,19 @@ import { mkdir, open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-import { Kafka } from 'kafkajs';
-import type { Producer } from 'kafkajs';
-
 import { ForwarderError } from '../util/errors.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
-import { ensureTopic, kafkaClientConfig } from './kafka.js';
-import type { KafkaConnectionOptions } from './kafka.js';
-import type { RejectedEvent, SinkName } from './sink.js';
+import { ensureTopic } from './kafka-client.js';
+import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
+import type { RejectedEvent, RejectionKind, SinkName } from './sink.js';
 
 export interface DeadLetterEntry {
   readonly time: string;
   readonly sink: SinkName;
+  /** What kind of refusal it was (the metric's `reason` label). */
+  readonly kind: RejectionKind;
+  /** The destination's own words. */
   readonly reason: string;
   readonly uid: string;
   /** The OCSF event itself (parsed back from its JSON so the entry is one JSON document). */
@@ -37,7 +37,9 @@ export interface DeadLetterWriter {
 
 export interface DeadLetterOptions {
   readonly file: string;
-  readonly kafka?: KafkaConnectionOptions & {
+  readonly kafka?: {
+    /** Built by the composition root (src/app.ts), shared with the events sink. */
+    readonly client: KafkaClientPort;
     readonly topic: string;
     readonly createTopic: boolean;
     /** Of a topic created here; -1 or omitted: the broker default. */
@@ -56,10 +58,11 @@ export function toDeadLetterEntries(
   rejected: readonly RejectedEvent[],
   now: Date,
 ): DeadLetterEntry[] {
-  return rejected.map(({ event, reason }) => ({
+  return rejected.map(({ event, kind, detail }) => ({
     time: now.toISOString(),
     sink,
-    reason,
+    kind,
+    reason: detail,
     uid: event.uid,
     event: JSON.parse(event.json) as unknown,
   }));
@@ -67,38 +70,37 @@ export function toDeadLetterEntries(
 
 export class DeadLetter implements DeadLetterWriter {
   private readonly options: DeadLetterOptions;
-  private readonly kafka: Kafka | undefined;
   private readonly logger: ComponentLogger;
-  private producer: Producer | undefined;
+  private producer: KafkaProducerPort | undefined;
 
   constructor(options: DeadLetterOptions) {
     this.options = options;
     this.logger = options.logger ?? noopLogger;
-    this.kafka =
-      options.kafka === undefined ? undefined : new Kafka(kafkaClientConfig(options.kafka));
   }
 
   async start(): Promise<void> {
     await this.prepareDirectory();
-    if (this.kafka === undefined || this.options.kafka === undefined) return;
+    const kafka = this.options.kafka;
+    if (kafka === undefined) return;
     // Broker defaults unless configured: a hard-coded replication factor of 1 cannot take
     // acks=all writes on a cluster with min.insync.replicas=2 (MSK), so every entry fell back.
-    await ensureTopic(this.kafka, this.options.kafka.topic, {
-      allowed: this.options.kafka.createTopic,
-      partitions: this.options.kafka.topicPartitions ?? -1,
-      replicationFactor: this.options.kafka.topicReplicationFactor ?? -1,
+    await ensureTopic(kafka.client, kafka.topic, {
+      allowed: kafka.createTopic,
+      partitions: kafka.topicPartitions ?? -1,
+      replicationFactor: kafka.topicReplicationFactor ?? -1,
     });
   }
 
   async write(sink: SinkName, rejected: readonly RejectedEvent[]): Promise<'kafka' | 'file'> {
     const entries = toDeadLetterEntries(sink, rejected, this.options.now?.() ?? new Date());
     if (entries.length === 0) return 'file';
-    if (this.kafka !== undefined && this.options.kafka !== undefined && sink !== 'kafka') {
+    const kafka = this.options.kafka;
+    if (kafka !== undefined && sink !== 'kafka') {
       try {
-        this.producer ??= this.kafka.producer({ allowAutoTopicCreation: false });
+        this.producer ??= kafka.client.producer({ allowAutoTopicCreation: false });
         await this.producer.connect();
         await this.producer.send({
-          topic: this.options.kafka.topic,
+          topic: kafka.topic,
           acks: -1,
           messages: entries.map((entry) => ({
             key: entry.uid,
@@ -116,7 +118,7 @@ export class DeadLetter implements DeadLetterWriter {
         this.logger.error(
           {
             err: error,
-            topic: this.options.kafka.topic,
+            topic: kafka.topic,
             file: this.options.file,
             entries: entries.length,
           },

@@ -8,36 +8,25 @@
  * refused forever, so the chunk is halved until the offending event stands alone, and only that
  * event is handed back as rejected (it goes to the dead-letter file).
  */
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
-import type { KafkaConfig, Message, Producer, SASLOptions } from 'kafkajs';
-import type { ConnectionOptions } from 'node:tls';
+import { CompressionTypes } from 'kafkajs';
+import type { Message } from 'kafkajs';
 
-import { backoffDelay } from '../util/backoff.js';
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import type { ComponentLogger } from '../util/logger.js';
 import { noopLogger } from '../util/logger.js';
-import { ForwarderError } from '../util/errors.js';
+import { RETRY_BACKOFF, retryUntilDone } from '../util/retry.js';
+import type { RetryAction } from '../util/retry.js';
+import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunking.js';
+import { ensureTopic } from './kafka-client.js';
+import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
 import { OCSF_VERSION } from './outbound-event.js';
 import type { OutboundEvent } from './outbound-event.js';
-import type { RejectedEvent, Sink, SinkHealthListener, SinkResult } from './sink.js';
+import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
 
-export interface KafkaSaslOptions {
-  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-  readonly username: string;
-  readonly password: string;
-}
-
-export interface KafkaConnectionOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  /** TLS to the brokers; `true` uses the system CAs. */
-  readonly ssl?: boolean | ConnectionOptions;
-  readonly sasl?: KafkaSaslOptions;
-  readonly requestTimeoutMs?: number;
-}
-
-export interface KafkaSinkOptions extends KafkaConnectionOptions {
+export interface KafkaSinkOptions {
+  /** Built by the composition root (src/app.ts), shared with the dead-letter writer. */
+  readonly client: KafkaClientPort;
   readonly topic: string;
   /** Create the topic at start-up when it is missing; otherwise a missing topic is an error. */
   readonly createTopic?: boolean;
@@ -50,81 +39,6 @@ export interface KafkaSinkOptions extends KafkaConnectionOptions {
   readonly clock?: Clock;
   readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
-}
-
-/** Builds the kafkajs client settings shared by the events sink and the dead-letter writer. */
-export function kafkaClientConfig(options: KafkaConnectionOptions): KafkaConfig {
-  const config: KafkaConfig = {
-    clientId: options.clientId,
-    brokers: [...options.brokers],
-    connectionTimeout: 3000,
-    requestTimeout: options.requestTimeoutMs ?? 30_000,
-    // Our own loop owns retries with unbounded backoff; kafkajs retries only briefly first.
-    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
-    logLevel: logLevel.NOTHING,
-  };
-  if (options.ssl !== undefined) config.ssl = options.ssl;
-  if (options.sasl !== undefined) {
-    const { mechanism, username, password } = options.sasl;
-    config.sasl = { mechanism, username, password } as SASLOptions;
-  }
-  return config;
-}
-
-/** Makes sure `topic` exists (creating it only when allowed), with an actionable error otherwise. */
-export async function ensureTopic(
-  kafka: Kafka,
-  topic: string,
-  create: { allowed: boolean; partitions: number; replicationFactor: number },
-): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const topics = await admin.listTopics();
-    if (topics.includes(topic)) return;
-    if (!create.allowed) {
-      throw new ForwarderError(
-        'FWD_ERR_SINK',
-        `Kafka topic "${topic}" does not exist: create it` +
-          (create.partitions > 0 ? ` (e.g. with ${create.partitions} partitions)` : '') +
-          ' or set kafka.createTopic=true (KAFKA_CREATE_TOPIC=true) to let the forwarder create it',
-      );
-    }
-    try {
-      await admin.createTopics({
-        topics: [
-          { topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor },
-        ],
-        waitForLeaders: true,
-      });
-    } catch (error) {
-      throw topicCreationError(topic, create, error);
-    }
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-/** Names the topic, the requested layout and the broker's reasons (kafkajs aggregates them). */
-function topicCreationError(
-  topic: string,
-  create: { partitions: number; replicationFactor: number },
-  error: unknown,
-): ForwarderError {
-  const { errors } = error as { errors?: unknown };
-  const reasons = (Array.isArray(errors) ? errors : [error]).map((e: unknown) => {
-    const { type, message } = e as { type?: unknown; message?: unknown };
-    return typeof type === 'string' ? `${type}: ${String(message)}` : String(e);
-  });
-  const layout = (value: number, what: string): string =>
-    value > 0 ? `${what} ${value}` : `the broker default ${what}`;
-  return new ForwarderError(
-    'FWD_ERR_SINK',
-    `cannot create Kafka topic "${topic}" with ${layout(create.partitions, 'partitions')} and ` +
-      `${layout(create.replicationFactor, 'replication factor')} (${reasons.join('; ')}): fix ` +
-      'the partitions/replication factor settings or create the topic yourself',
-    { cause: error },
-  );
 }
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
@@ -152,44 +66,30 @@ function toMessage(event: OutboundEvent): Message {
   };
 }
 
-/** Splits events into consecutive chunks of at most `maxBytes` payload, keeping their order. */
-export function chunkBySize(events: readonly OutboundEvent[], maxBytes: number): OutboundEvent[][] {
-  const chunks: OutboundEvent[][] = [];
-  let current: OutboundEvent[] = [];
-  let size = 0;
-  for (const event of events) {
-    const bytes = event.json.length + event.uid.length + event.key.length + 64;
-    if (current.length > 0 && size + bytes > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(event);
-    size += bytes;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+/** An event's share of a produce request: value, key, the uid header and the framing. */
+function messageBytes(event: OutboundEvent): number {
+  return event.json.length + event.uid.length + event.key.length + 64;
 }
 
 export class KafkaSink implements Sink {
   readonly name = 'kafka' as const;
   private readonly options: KafkaSinkOptions;
-  private readonly kafka: Kafka;
+  private readonly client: KafkaClientPort;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
-  private producer: Producer | undefined;
+  private producer: KafkaProducerPort | undefined;
   /** Serializes sends: kafkajs's idempotent producer is only safe with one send in flight. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: KafkaSinkOptions) {
     this.options = options;
-    this.kafka = new Kafka(kafkaClientConfig(options));
+    this.client = options.client;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? noopLogger;
   }
 
   async start(): Promise<void> {
-    await ensureTopic(this.kafka, this.options.topic, {
+    await ensureTopic(this.client, this.options.topic, {
       allowed: this.options.createTopic ?? false,
       partitions: this.options.topicPartitions ?? 3,
       replicationFactor: this.options.topicReplicationFactor ?? 1,
@@ -205,7 +105,7 @@ export class KafkaSink implements Sink {
   }
 
   async ping(): Promise<boolean> {
-    const admin = this.kafka.admin({ retry: { retries: 0 } });
+    const admin = this.client.admin({ retry: { retries: 0 } });
     try {
       await admin.connect();
       await admin.describeCluster();
@@ -227,74 +127,81 @@ export class KafkaSink implements Sink {
     events: readonly OutboundEvent[],
     signal: AbortSignal,
   ): Promise<SinkResult> {
-    const rejected: RejectedEvent[] = [];
-    for (const chunk of chunkBySize(events, this.options.maxChunkBytes ?? 900_000)) {
-      rejected.push(...(await this.sendWithRetry(chunk, signal)));
-    }
-    return { delivered: events.length - rejected.length, duplicates: 0, rejected };
+    let result = EMPTY_RESULT;
+    const chunks = chunkBySize(events, {
+      maxBytes: this.options.maxChunkBytes ?? 900_000,
+      sizeOf: messageBytes,
+    });
+    for (const chunk of chunks) result = addResults(result, await this.sendChunk(chunk, signal));
+    return result;
   }
 
-  /** Sends a chunk until it is accepted; returns the events the topic refuses as too large. */
-  private async sendWithRetry(
-    chunk: OutboundEvent[],
+  /**
+   * Sends a chunk until it is accepted. The broker refuses a batch above the topic's
+   * max.message.bytes, and would refuse it again forever: the chunk is halved until the event
+   * that is too large on its own stands alone, and only that one is rejected.
+   */
+  private async sendChunk(
+    chunk: readonly OutboundEvent[],
     signal: AbortSignal,
-  ): Promise<RejectedEvent[]> {
-    for (let attempt = 0; ; attempt += 1) {
-      if (signal.aborted) throw signal.reason;
-      try {
-        const producer = await this.connectedProducer();
-        await producer.send({
-          topic: this.options.topic,
-          acks: -1,
-          compression:
-            this.options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
-          messages: chunk.map(toMessage),
-        });
-        if (attempt > 0) this.options.onHealth?.('kafka', true);
-        return [];
-      } catch (error) {
-        if (isAbortError(error)) throw error;
-        const tooLarge = tooLargeError(error);
-        // A failed idempotent producer may hold a stale producer id or sequence: start afresh.
-        await this.resetProducer();
-        if (tooLarge !== undefined) return this.splitTooLarge(chunk, tooLarge, signal);
-        const message = error instanceof Error ? error.message : String(error);
-        this.options.onHealth?.('kafka', false, message);
-        this.logger.warn(
-          { err: error, attempt, events: chunk.length },
-          'kafka send failed; retrying',
+  ): Promise<SinkResult> {
+    const end = await retryUntilDone(chunk, (work, attempt) => this.attempt(work, attempt), {
+      backoff: RETRY_BACKOFF.sink,
+      clock: this.clock,
+      signal,
+    });
+    if (end.kind === 'success') return end.value;
+    const type = end.value;
+    return halveUntilAlone(
+      end.work,
+      (part) => this.sendChunk(part, signal),
+      (alone) => {
+        this.logger.error(
+          { uid: alone.uid, bytes: alone.json.length },
+          "event larger than the topic's max.message.bytes; dead-lettering it",
         );
-        await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
-      }
-    }
+        const detail = `kafka ${type}: the event alone (${alone.json.length} bytes of JSON) exceeds the topic's max.message.bytes`;
+        return { event: alone, kind: 'too_large', detail };
+      },
+    );
   }
 
-  // The broker refuses a batch above the topic's max.message.bytes, and would refuse it again
-  // forever: halve the chunk (in order) until the event that is too large on its own stands alone.
-  private async splitTooLarge(
-    chunk: OutboundEvent[],
-    type: string,
-    signal: AbortSignal,
-  ): Promise<RejectedEvent[]> {
-    const alone = chunk.length === 1 ? chunk[0] : undefined;
-    if (alone !== undefined) {
-      this.logger.error(
-        { uid: alone.uid, bytes: alone.json.length },
-        "event larger than the topic's max.message.bytes; dead-lettering it",
+  /** One send, classified: success, too large (reject, with the Kafka error type), or retry. */
+  private async attempt(
+    chunk: readonly OutboundEvent[],
+    attempt: number,
+  ): Promise<RetryAction<readonly OutboundEvent[], SinkResult, string>> {
+    try {
+      const producer = await this.connectedProducer();
+      await producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        compression:
+          this.options.compression === 'none' ? CompressionTypes.None : CompressionTypes.GZIP,
+        messages: chunk.map(toMessage),
+      });
+      if (attempt > 0) this.options.onHealth?.('kafka', true);
+      return { kind: 'success', value: { ...EMPTY_RESULT, delivered: chunk.length } };
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      const tooLarge = tooLargeError(error);
+      // A failed idempotent producer may hold a stale producer id or sequence: start afresh.
+      await this.resetProducer();
+      if (tooLarge !== undefined) return { kind: 'reject', value: tooLarge };
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.onHealth?.('kafka', false, message);
+      this.logger.warn(
+        { err: error, attempt, events: chunk.length },
+        'kafka send failed; retrying',
       );
-      const reason = `kafka ${type}: the event alone (${alone.json.length} bytes of JSON) exceeds the topic's max.message.bytes`;
-      return [{ event: alone, reason }];
+      return { kind: 'retry' };
     }
-    const half = Math.ceil(chunk.length / 2);
-    const first = await this.sendWithRetry(chunk.slice(0, half), signal);
-    const second = await this.sendWithRetry(chunk.slice(half), signal);
-    return [...first, ...second];
   }
 
-  private async connectedProducer(): Promise<Producer> {
+  private async connectedProducer(): Promise<KafkaProducerPort> {
     if (this.producer !== undefined) return this.producer;
     const idempotent = this.options.idempotent ?? true;
-    const producer = this.kafka.producer({
+    const producer = this.client.producer({
       idempotent,
       maxInFlightRequests: idempotent ? 1 : 5,
       allowAutoTopicCreation: false,

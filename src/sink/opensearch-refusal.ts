@@ -6,7 +6,7 @@
  * retried until someone fixes the cluster, so no event is dead-lettered for a configuration
  * problem (README "Delivery").
  */
-import type { RefusalReason } from './sink.js';
+import type { RefusalReason, RejectionKind } from './sink.js';
 
 export type ItemVerdict =
   | { readonly action: 'delivered' }
@@ -44,6 +44,29 @@ export function classifyItem(status: number, errorType: string | undefined): Ite
   if (status === 404) return { action: 'refused', reason: 'index_not_found', redirectable: false };
   // An answer this code does not know is not proof that the event is bad: hold it.
   return { action: 'refused', reason: 'other', redirectable: false };
+}
+
+/** Error types of a document that does not fit the index mapping. */
+const MAPPING_TYPES = new Set([
+  'mapper_parsing_exception',
+  'document_parsing_exception',
+  'strict_dynamic_mapping_exception',
+  'illegal_argument_exception',
+]);
+
+/** Error types of a document that is not valid JSON to the node. */
+const PARSE_TYPES = new Set([
+  'parse_exception',
+  'x_content_parse_exception',
+  'json_parse_exception',
+]);
+
+/** The kind of an item {@link classifyItem} rejects, from what the node said about it. */
+export function itemRejectionKind(status: number, errorType: string | undefined): RejectionKind {
+  if (status === 413) return 'too_large';
+  if (errorType !== undefined && MAPPING_TYPES.has(errorType)) return 'mapping_error';
+  if (errorType !== undefined && PARSE_TYPES.has(errorType)) return 'invalid_event';
+  return 'rejected';
 }
 
 /** What to fix, per reason, for the error log and the readiness detail. */

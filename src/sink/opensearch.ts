@@ -16,17 +16,18 @@
  * problems) retries the chunk forever with backoff and marks the sink unhealthy: it stalls
  * delivery instead of dead-lettering events that are not at fault.
  */
-import type { Client } from '@opensearch-project/opensearch';
-
-import { backoffDelay } from '../util/backoff.js';
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
-import { classifyItem, refusalHint } from './opensearch-refusal.js';
+import { RETRY_BACKOFF, retryUntilDone } from '../util/retry.js';
+import type { RetryAction } from '../util/retry.js';
+import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunking.js';
+import { classifyItem, itemRejectionKind, refusalHint } from './opensearch-refusal.js';
 import { dailyIndex, indexTemplate, lateIndex, TEMPLATE_VERSION } from './opensearch-template.js';
 import type { OutboundEvent } from './outbound-event.js';
 import { StallRegister } from './stall-register.js';
+import type { StallHolder } from './stall-register.js';
 import type {
   RefusalReason,
   RejectedEvent,
@@ -37,8 +38,28 @@ import type {
   SinkStallListener,
 } from './sink.js';
 
+/**
+ * What the sink needs of an OpenSearch client; the real `Client` (built by the composition root
+ * with sink/opensearch-client.ts) fits it, unit tests use a small fake.
+ */
+export interface OpenSearchClientPort {
+  /** `never`: the client's types do not admit the verbatim string lines the sink sends. */
+  bulk(params: { body: never }): Promise<{ body: { items: BulkResponseItem[] } }>;
+  ping(params: object, options: { requestTimeout: number }): Promise<unknown>;
+  close(): Promise<void>;
+  readonly indices: {
+    getIndexTemplate(params: {
+      name: string;
+    }): Promise<{ body: { index_templates: { index_template: unknown }[] } }>;
+    putIndexTemplate(params: {
+      name: string;
+      body: ReturnType<typeof indexTemplate>;
+    }): Promise<unknown>;
+  };
+}
+
 export interface OpenSearchSinkOptions {
-  readonly client: Client;
+  readonly client: OpenSearchClientPort;
   readonly indexPrefix: string;
   /** Documents per bulk request. */
   readonly bulkMaxDocs?: number;
@@ -75,6 +96,25 @@ interface BulkItemResult {
 
 type BulkResponseItem = Partial<Record<'create' | 'index', BulkItemResult>>;
 
+/** A whole bulk request refused for its content: the caller halves it. */
+interface ContentRefusal {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** One bulk request's outcome: retry it whole, halve it, or the items as the node sorted them. */
+type BulkOutcome =
+  | { readonly kind: 'retry' }
+  | { readonly kind: 'reject'; readonly value: ContentRefusal }
+  | {
+      readonly kind: 'sorted';
+      /** Delivered, duplicates and rejected by this request. */
+      readonly settled: SinkResult;
+      /** Still to send: throttled, refused, or re-routed to the late index. */
+      readonly left: readonly Pending[];
+      readonly backoff: boolean;
+    };
+
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -94,7 +134,7 @@ function statusOf(error: unknown): number | undefined {
 export class OpenSearchSink implements Sink {
   readonly name = 'opensearch' as const;
   private readonly options: OpenSearchSinkOptions;
-  private readonly client: Client;
+  private readonly client: OpenSearchClientPort;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
   private readonly stalls: StallRegister;
@@ -132,28 +172,18 @@ export class OpenSearchSink implements Sink {
   }
 
   async deliver(events: readonly OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
-    let delivered = 0;
-    let duplicates = 0;
-    const rejected: RejectedEvent[] = [];
-    const maxDocs = this.options.bulkMaxDocs ?? 1000;
-    const maxBytes = this.options.bulkMaxBytes ?? 5_000_000;
-    let start = 0;
-    while (start < events.length) {
-      let end = start;
-      let bytes = 0;
-      while (end < events.length && end - start < maxDocs) {
-        const size = (events[end]?.json.length ?? 0) + 100;
-        if (end > start && bytes + size > maxBytes) break;
-        bytes += size;
-        end += 1;
-      }
-      const result = await this.deliverChunk(events.slice(start, end), signal);
-      delivered += result.delivered;
-      duplicates += result.duplicates;
-      rejected.push(...result.rejected);
-      start = end;
+    const prefix = this.options.indexPrefix;
+    const chunks = chunkBySize(events, {
+      maxBytes: this.options.bulkMaxBytes ?? 5_000_000,
+      maxItems: this.options.bulkMaxDocs ?? 1000,
+      sizeOf: (event) => event.json.length + 100,
+    });
+    let result = EMPTY_RESULT;
+    for (const chunk of chunks) {
+      const pending = chunk.map((event) => ({ event, index: dailyIndex(prefix, event.time) }));
+      result = addResults(result, await this.deliverPending(pending, signal));
     }
-    return { delivered, duplicates, rejected };
+    return result;
   }
 
   async ping(): Promise<boolean> {
@@ -169,103 +199,107 @@ export class OpenSearchSink implements Sink {
     await this.client.close();
   }
 
-  private async deliverChunk(chunk: OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {
-    const prefix = this.options.indexPrefix;
-    return this.deliverPending(
-      chunk.map((event) => ({ event, index: dailyIndex(prefix, event.time) })),
-      signal,
-    );
-  }
-
-  private async deliverPending(chunk: Pending[], signal: AbortSignal): Promise<SinkResult> {
-    let pending = chunk;
-    let delivered = 0;
-    let duplicates = 0;
-    const rejected: RejectedEvent[] = [];
+  /**
+   * Sends a chunk until every event is delivered, a duplicate or rejected, retrying just the
+   * events that still wait. A request refused as a whole for its content (413, 400) is halved
+   * until the offending event stands alone, so one bad or oversized event does not take the
+   * others with it.
+   */
+  private async deliverPending(
+    chunk: readonly Pending[],
+    signal: AbortSignal,
+  ): Promise<SinkResult> {
     // What this chunk waits on, so the sink reads as stalled exactly while some chunk does.
     const stall = this.stalls.holder();
+    let settled = EMPTY_RESULT;
     try {
-      for (let attempt = 0; pending.length > 0; attempt += 1) {
-        if (signal.aborted) throw signal.reason;
-        let items: BulkResponseItem[];
-        try {
-          const body: string[] = [];
-          for (const { event, index } of pending) {
-            body.push(JSON.stringify({ create: { _index: index, _id: event.uid } }), event.json);
-          }
-          // String entries are sent verbatim: each event is serialized once, shared with Kafka.
-          const response = await this.client.bulk({ body: body as never });
-          items = response.body.items;
-          this.options.onHealth?.('opensearch', true);
-        } catch (error) {
-          if (isAbortError(error)) throw error;
-          const status = statusOf(error);
-          const message = error instanceof Error ? error.message : String(error);
-          if (status === 413 || status === 400) {
-            stall.clear();
-            // Refused for its content as a whole: halve the request until the offending event
-            // stands alone, so one bad or oversized event does not take the others with it.
-            const alone = pending.length === 1 ? pending[0] : undefined;
-            if (alone === undefined) {
-              const half = Math.ceil(pending.length / 2);
-              for (const part of [pending.slice(0, half), pending.slice(half)]) {
-                const result = await this.deliverPending(part, signal);
-                delivered += result.delivered;
-                duplicates += result.duplicates;
-                rejected.push(...result.rejected);
-              }
-              return { delivered, duplicates, rejected };
-            }
-            const hint =
-              status === 413
-                ? " (this event alone exceeds the node's http.max_content_length)"
-                : '';
-            rejected.push({ event: alone.event, reason: `bulk ${status}: ${message}${hint}` });
-            return { delivered, duplicates, rejected };
-          }
-          // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
-          // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
-          // them says anything about the events, so none of them may dead-letter an event.
-          this.options.onHealth?.('opensearch', false, message);
-          const refused = status !== undefined && !isRetryableStatus(status);
-          if (refused) {
-            const reason: RefusalReason = status === 401 || status === 403 ? 'forbidden' : 'other';
-            this.options.onRefused?.('opensearch', reason, pending.length);
-            const hint = refusalHint(reason, this.options.indexPrefix);
-            stall.set(new Map([[WHOLE_REQUEST, `bulk request refused (${status}): ${hint}`]]));
-          } else {
-            stall.clear();
-          }
-          this.logger[refused ? 'error' : 'warn'](
-            { err: error, status, attempt, events: pending.length },
-            refused
-              ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
-              : 'bulk failed; retrying',
-          );
-          await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
-          continue;
-        }
-        const sorted = this.sortItems(pending, items, attempt);
-        delivered += sorted.delivered;
-        duplicates += sorted.duplicates;
-        rejected.push(...sorted.rejected);
-        stall.set(sorted.refusing);
-        if (sorted.throttled > 0) {
-          this.logger.warn(
-            { attempt, retry: sorted.throttled },
-            'bulk items throttled or failed; retrying',
-          );
-        }
-        // Events just re-routed to the late index are retried at once; anything else backs off.
-        if (sorted.throttled > 0 || sorted.refusing.size > 0) {
-          await this.clock.sleep(backoffDelay(attempt, { baseMs: 250, maxMs: 10_000 }), signal);
-        }
-        pending = sorted.retry;
-      }
+      const end = await retryUntilDone(
+        chunk,
+        async (
+          pending,
+          attempt,
+        ): Promise<RetryAction<readonly Pending[], SinkResult, ContentRefusal>> => {
+          const outcome = await this.attempt(pending, attempt, stall);
+          if (outcome.kind !== 'sorted') return outcome;
+          settled = addResults(settled, outcome.settled);
+          if (outcome.left.length === 0) return { kind: 'success', value: settled };
+          return { kind: 'retry-partial', work: outcome.left, backoff: outcome.backoff };
+        },
+        { backoff: RETRY_BACKOFF.sink, clock: this.clock, signal },
+      );
+      if (end.kind === 'success') return end.value;
+      stall.clear();
+      const { status, message } = end.value;
+      const halves = await halveUntilAlone(
+        end.work,
+        (part) => this.deliverPending(part, signal),
+        (alone) => {
+          const hint =
+            status === 413 ? " (this event alone exceeds the node's http.max_content_length)" : '';
+          const kind = status === 413 ? 'too_large' : 'invalid_event';
+          return { event: alone.event, kind, detail: `bulk ${status}: ${message}${hint}` };
+        },
+      );
+      return addResults(settled, halves);
     } finally {
       stall.clear();
     }
-    return { delivered, duplicates, rejected };
+  }
+
+  /** One bulk request, classified (see the class comment). */
+  private async attempt(
+    pending: readonly Pending[],
+    attempt: number,
+    stall: StallHolder,
+  ): Promise<BulkOutcome> {
+    let items: BulkResponseItem[];
+    try {
+      const body: string[] = [];
+      for (const { event, index } of pending) {
+        body.push(JSON.stringify({ create: { _index: index, _id: event.uid } }), event.json);
+      }
+      // String entries are sent verbatim: each event is serialized once, shared with Kafka.
+      const response = await this.client.bulk({ body: body as never });
+      items = response.body.items;
+      this.options.onHealth?.('opensearch', true);
+    } catch (error) {
+      if (isAbortError(error)) throw error;
+      const status = statusOf(error);
+      const message = error instanceof Error ? error.message : String(error);
+      // Refused for its content as a whole: the caller halves the request.
+      if (status === 413 || status === 400) return { kind: 'reject', value: { status, message } };
+      // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
+      // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
+      // them says anything about the events, so none of them may dead-letter an event.
+      this.options.onHealth?.('opensearch', false, message);
+      const refused = status !== undefined && !isRetryableStatus(status);
+      if (refused) {
+        const reason: RefusalReason = status === 401 || status === 403 ? 'forbidden' : 'other';
+        this.options.onRefused?.('opensearch', reason, pending.length);
+        const hint = refusalHint(reason, this.options.indexPrefix);
+        stall.set(new Map([[WHOLE_REQUEST, `bulk request refused (${status}): ${hint}`]]));
+      } else {
+        stall.clear();
+      }
+      this.logger[refused ? 'error' : 'warn'](
+        { err: error, status, attempt, events: pending.length },
+        refused
+          ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
+          : 'bulk failed; retrying',
+      );
+      return { kind: 'retry' };
+    }
+    const sorted = this.sortItems(pending, items, attempt);
+    stall.set(sorted.refusing);
+    if (sorted.throttled > 0) {
+      this.logger.warn(
+        { attempt, retry: sorted.throttled },
+        'bulk items throttled or failed; retrying',
+      );
+    }
+    // Events just re-routed to the late index are retried at once; anything else backs off.
+    const backoff = sorted.throttled > 0 || sorted.refusing.size > 0;
+    return { kind: 'sorted', settled: sorted, left: sorted.retry, backoff };
   }
 
   /**
@@ -273,7 +307,11 @@ export class OpenSearchSink implements Sink {
    * retried, or re-routed to the late index when allowed; each refusing index is logged once per
    * attempt with what to fix and returned with that text for the stall report.
    */
-  private sortItems(pending: readonly Pending[], items: BulkResponseItem[], attempt: number) {
+  private sortItems(
+    pending: readonly Pending[],
+    items: readonly BulkResponseItem[],
+    attempt: number,
+  ) {
     const prefix = this.options.indexPrefix;
     const sorted = {
       delivered: 0,
@@ -298,7 +336,8 @@ export class OpenSearchSink implements Sink {
       } else if (verdict.action === 'duplicate') {
         sorted.duplicates += 1;
       } else if (verdict.action === 'reject') {
-        sorted.rejected.push({ event: entry.event, reason: describeItemError(item) });
+        const kind = itemRejectionKind(item.status, item.error?.type);
+        sorted.rejected.push({ event: entry.event, kind, detail: describeItemError(item) });
       } else {
         this.options.onRefused?.('opensearch', verdict.reason, 1);
         const late = lateIndex(prefix, entry.event.time);

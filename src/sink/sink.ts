@@ -7,10 +7,18 @@ import type { OutboundEvent } from './outbound-event.js';
 
 export type SinkName = 'kafka' | 'opensearch';
 
+/**
+ * Why a destination refused an event for good, set by the sink that knows the cause; the
+ * `reason` label of `records_dead_lettered_total` (README metric table). Kept small on purpose.
+ */
+export const REJECTION_KINDS = ['mapping_error', 'too_large', 'invalid_event', 'rejected'] as const;
+export type RejectionKind = (typeof REJECTION_KINDS)[number];
+
 export interface RejectedEvent {
   readonly event: OutboundEvent;
-  /** Why the destination refused it for good, e.g. `mapper_parsing_exception: failed to parse`. */
-  readonly reason: string;
+  readonly kind: RejectionKind;
+  /** The destination's own words, e.g. `mapper_parsing_exception: failed to parse`. */
+  readonly detail: string;
 }
 
 export interface SinkResult {

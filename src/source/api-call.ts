@@ -1,4 +1,6 @@
-import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { retryUntilDone } from '../util/retry.js';
+import type { RetryAction } from '../util/retry.js';
 import { classifyError, type ErrorClass } from './aws-errors.js';
 import type { Clock } from '../util/clock.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -70,18 +72,30 @@ export async function retryingCall<T>(
   call: () => Promise<T>,
   options: { readonly attempts: number; readonly signal?: AbortSignal | undefined },
 ): Promise<T> {
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      return await limitedCall(context, operation, call, options.signal);
-    } catch (error) {
-      const errorClass = classifyError(error);
-      const retry =
-        (errorClass === 'throttled' || errorClass === 'retryable') &&
-        attempt + 1 < options.attempts;
-      if (!retry) throw error;
-      const delay = backoffDelay(attempt, context.backoff, context.random);
-      context.metrics.retry(operation, delay);
-      await context.clock.sleep(delay, options.signal);
-    }
-  }
+  const end = await retryUntilDone(
+    undefined,
+    async (_work, attempt): Promise<RetryAction<undefined, T, unknown>> => {
+      try {
+        return {
+          kind: 'success',
+          value: await limitedCall(context, operation, call, options.signal),
+        };
+      } catch (error) {
+        const errorClass = classifyError(error);
+        const retry =
+          (errorClass === 'throttled' || errorClass === 'retryable') &&
+          attempt + 1 < options.attempts;
+        return retry ? { kind: 'retry' } : { kind: 'reject', value: error };
+      }
+    },
+    {
+      backoff: context.backoff,
+      clock: context.clock,
+      signal: options.signal,
+      random: context.random,
+      onRetry: (delay) => context.metrics.retry(operation, delay),
+    },
+  );
+  if (end.kind === 'reject') throw end.value;
+  return end.value;
 }

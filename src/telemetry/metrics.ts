@@ -10,7 +10,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { packageVersion } from '../config/package-info.js';
-import { REFUSAL_REASONS } from '../sink/sink.js';
+import { REFUSAL_REASONS, REJECTION_KINDS } from '../sink/sink.js';
 
 export const METRIC_PREFIX = 'cloudhsm_forwarder_';
 
@@ -55,31 +55,11 @@ export const INTEGRITY_KINDS = [
 ] as const;
 export type IntegrityKind = (typeof INTEGRITY_KINDS)[number];
 
-export const DEAD_LETTER_REASONS = [
-  'mapping_error',
-  'too_large',
-  'invalid_event',
-  'rejected',
-  'other',
-] as const;
-export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
-
 export const OUTCOMES = ['success', 'error'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export const STREAM_STATES = ['active', 'idle'] as const;
 export const PAGE_RESULTS = ['data', 'empty'] as const;
-
-/** Maps a sink's free-text rejection reason onto the bounded `reason` label. */
-export function deadLetterReason(reason: string): DeadLetterReason {
-  const text = reason.toLowerCase();
-  if (/mapper|mapping|parse|field|illegal_argument|strict_dynamic/.test(text))
-    return 'mapping_error';
-  if (/too.?large|size|message_too_large|record_too_large|413/.test(text)) return 'too_large';
-  if (/invalid|serializ|json/.test(text)) return 'invalid_event';
-  if (/reject|forbidden|denied|4\d\d/.test(text)) return 'rejected';
-  return 'other';
-}
 
 type MetricType = 'counter' | 'gauge' | 'histogram';
 
@@ -132,7 +112,7 @@ export const METRIC_SPECS = {
   recordsDeadLettered: {
     type: 'counter',
     name: 'records_dead_lettered_total',
-    help: 'Events a sink rejected permanently, written to the dead-letter destination.',
+    help: 'Events a sink rejected permanently, written to the dead-letter destination, by the kind the sink set (mapping_error, too_large, invalid_event, rejected).',
     labels: ['sink', 'reason'],
   },
   sinkRefusals: {
@@ -397,7 +377,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     handles.recordsDelivered.inc({ sink }, 0);
     handles.recordsDuplicate.inc({ sink }, 0);
     handles.sinkRequestDuration.zero({ sink });
-    for (const reason of DEAD_LETTER_REASONS) handles.recordsDeadLettered.inc({ sink, reason }, 0);
+    for (const reason of REJECTION_KINDS) handles.recordsDeadLettered.inc({ sink, reason }, 0);
     for (const reason of REFUSAL_REASONS) handles.sinkRefusals.inc({ sink, reason }, 0);
   }
   for (const operation of API_OPERATIONS) {

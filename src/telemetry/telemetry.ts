@@ -20,7 +20,7 @@ import type {
 import { startHttpServer } from './http-server.js';
 import type { HttpServerHandle } from './http-server.js';
 import type { Logger } from './logger.js';
-import { createMetrics, deadLetterReason } from './metrics.js';
+import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import { Readiness, SinkHealth, WriteHealth } from './readiness.js';
 import { createSourceMetrics } from './source-metrics-adapter.js';
@@ -85,8 +85,8 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
       metrics.recordsDuplicate.inc({ sink }, result.duplicates);
       metrics.sinkRequestDuration.observe({ sink }, seconds);
     },
-    deadLettered(sink, count, _destination, reason) {
-      metrics.recordsDeadLettered.inc({ sink, reason: deadLetterReason(reason) }, count);
+    deadLettered(sink, count, _destination, kind) {
+      metrics.recordsDeadLettered.inc({ sink, reason: kind }, count);
     },
   };
 

@@ -14,6 +14,7 @@ import kafkajs from 'kafkajs';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { DeadLetter } from '../../../src/sink/dead-letter.js';
+import { createKafkaClient } from '../../../src/sink/kafka-client.js';
 import type { OutboundEvent } from '../../../src/sink/outbound-event.js';
 import type { RejectedEvent } from '../../../src/sink/sink.js';
 import type { ComponentLogger } from '../../../src/util/logger.js';
@@ -45,7 +46,11 @@ function rejected(i: number): RejectedEvent {
     classUid: 3002,
     json: JSON.stringify(doc),
   };
-  return { event, reason: 'mapper_parsing_exception: failed to parse field [time]' };
+  return {
+    event,
+    kind: 'mapping_error',
+    detail: 'mapper_parsing_exception: failed to parse field [time]',
+  };
 }
 
 interface LogLine {
@@ -88,8 +93,7 @@ function deadLetter(topic: string, file: string, extra: Record<string, unknown> 
   return new DeadLetter({
     file,
     kafka: {
-      brokers: env.kafkaBrokers,
-      clientId: 'dlq-test',
+      client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'dlq-test' }),
       topic,
       createTopic: true,
       ...extra,
@@ -154,7 +158,11 @@ describe('dead-letter topic against the real broker', { timeout: 120_000 }, () =
     const fallbacks: number[] = [];
     const writer = new DeadLetter({
       file,
-      kafka: { brokers: env.kafkaBrokers, clientId: 'dlq-test', topic, createTopic: false },
+      kafka: {
+        client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'dlq-test' }),
+        topic,
+        createTopic: false,
+      },
       logger: recordingLogger(lines),
       onFallback: (entries) => fallbacks.push(entries),
     });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 
 import { DeadLetter } from '../../../src/sink/dead-letter.js';
+import { createKafkaClient } from '../../../src/sink/kafka-client.js';
 import { KafkaSink } from '../../../src/sink/kafka.js';
 import { createOpenSearchClient } from '../../../src/sink/opensearch-client.js';
 import { dailyIndex } from '../../../src/sink/opensearch-template.js';
@@ -70,8 +71,7 @@ async function readTopic(topic: string, expected: number) {
 describe('Kafka sink against the real broker', () => {
   const topic = `sink-test-${uniqueSuffix()}`;
   const sink = new KafkaSink({
-    brokers: env.kafkaBrokers,
-    clientId: 'sink-test',
+    client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'sink-test' }),
     topic,
     createTopic: true,
     topicPartitions: 3,
@@ -82,8 +82,7 @@ describe('Kafka sink against the real broker', () => {
 
   it('refuses to start on a missing topic unless allowed to create it', async () => {
     const strict = new KafkaSink({
-      brokers: env.kafkaBrokers,
-      clientId: 'sink-test',
+      client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'sink-test' }),
       topic: `missing-${uniqueSuffix()}`,
     });
     await assert.rejects(strict.start(), /does not exist.*KAFKA_CREATE_TOPIC=true/);
@@ -124,8 +123,7 @@ describe('Kafka sink against the real broker', () => {
 describe('Kafka sink on a topic with a small max.message.bytes', () => {
   const topic = `sink-small-${uniqueSuffix()}`;
   const sink = new KafkaSink({
-    brokers: env.kafkaBrokers,
-    clientId: 'sink-test',
+    client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'sink-test' }),
     topic,
     compression: 'none',
   });
@@ -164,8 +162,9 @@ describe('Kafka sink on a topic with a small max.message.bytes', () => {
         result.rejected.map((r) => r.event.uid),
         [big.uid],
       );
+      assert.equal(result.rejected[0]?.kind, 'too_large');
       assert.match(
-        result.rejected[0]?.reason ?? '',
+        result.rejected[0]?.detail ?? '',
         /^kafka MESSAGE_TOO_LARGE: .*max\.message\.bytes/,
       );
 
@@ -233,8 +232,9 @@ describe('OpenSearch sink against the real node', () => {
     assert.equal(result.delivered, 1);
     assert.equal(result.rejected.length, 1);
     assert.equal(result.rejected[0]?.event.uid, bad.uid);
+    assert.equal(result.rejected[0]?.kind, 'mapping_error');
     assert.match(
-      result.rejected[0]?.reason ?? '',
+      result.rejected[0]?.detail ?? '',
       /mapper_parsing_exception|document_parsing_exception/,
     );
 
@@ -243,8 +243,7 @@ describe('OpenSearch sink against the real node', () => {
     const deadLetter = new DeadLetter({
       file: join(dlqDir, 'dead-letter.ndjson'),
       kafka: {
-        brokers: env.kafkaBrokers,
-        clientId: 'dlq-test',
+        client: createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'dlq-test' }),
         topic: dlqTopic,
         createTopic: true,
       },
@@ -312,7 +311,8 @@ describe('OpenSearch sink when the node refuses whole requests', () => {
       result.rejected.map((r) => r.event.uid),
       [big.uid],
     );
-    assert.match(result.rejected[0]?.reason ?? '', /^bulk 413: .*http\.max_content_length/);
+    assert.equal(result.rejected[0]?.kind, 'too_large');
+    assert.match(result.rejected[0]?.detail ?? '', /^bulk 413: .*http\.max_content_length/);
     assert.ok((gate.refused.get(413) ?? 0) >= 2, 'the whole request was refused first');
 
     const index = dailyIndex(prefix, DAY);

@@ -159,6 +159,13 @@ describe('loadConfig: defaults and sources', () => {
     });
     assert.deepEqual(load({ LABELS: '{"a":"1"}' }).enrichment.labels, { a: '1' });
   });
+
+  // The composition root used to fall back to process.env.AWS_REGION itself (app.ts): the
+  // configuration resolves the enrichment clients' region once, from the env it was given.
+  it('resolves the enrichment region from aws.region, else us-east-1', () => {
+    assert.equal(load({ AWS_REGION: 'eu-west-3' }).enrichment.region, 'eu-west-3');
+    assert.equal(load({}).enrichment.region, 'us-east-1');
+  });
 });
 
 describe('loadConfig: types and values', () => {

@@ -37,7 +37,8 @@ function rejected(i: number): RejectedEvent {
       classUid: 3002,
       json: JSON.stringify(doc),
     },
-    reason: 'mapper_parsing_exception',
+    kind: 'mapping_error',
+    detail: 'mapper_parsing_exception',
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { classifyItem } from '../../../src/sink/opensearch-refusal.js';
+import { classifyItem, itemRejectionKind } from '../../../src/sink/opensearch-refusal.js';
 import { StallRegister } from '../../../src/sink/stall-register.js';
 
 describe('classifyItem', () => {
@@ -14,6 +14,19 @@ describe('classifyItem', () => {
       assert.deepEqual(classifyItem(400, type), { action: 'reject' }, type);
     }
     assert.deepEqual(classifyItem(413, undefined), { action: 'reject' });
+  });
+
+  // The kind is the `reason` label of records_dead_lettered_total: set from what the node said,
+  // not guessed later from the free-text reason.
+  it('names the kind of a rejected document from its status and error type', () => {
+    assert.equal(itemRejectionKind(400, 'mapper_parsing_exception'), 'mapping_error');
+    assert.equal(itemRejectionKind(400, 'document_parsing_exception'), 'mapping_error');
+    assert.equal(itemRejectionKind(400, 'strict_dynamic_mapping_exception'), 'mapping_error');
+    assert.equal(itemRejectionKind(400, 'illegal_argument_exception'), 'mapping_error');
+    assert.equal(itemRejectionKind(400, 'x_content_parse_exception'), 'invalid_event');
+    assert.equal(itemRejectionKind(413, undefined), 'too_large');
+    assert.equal(itemRejectionKind(400, 'some_new_exception'), 'rejected');
+    assert.equal(itemRejectionKind(400, undefined), 'rejected');
   });
 
   it('holds back what the cluster configuration refuses, whatever the status', () => {

@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import { packageRoot } from '../../../src/config/package-info.js';
-import {
-  createMetrics,
-  deadLetterReason,
-  METRIC_DOCS,
-  METRIC_PREFIX,
-} from '../../../src/telemetry/metrics.js';
+import { createMetrics, METRIC_DOCS, METRIC_PREFIX } from '../../../src/telemetry/metrics.js';
 import { createSourceMetrics } from '../../../src/telemetry/source-metrics-adapter.js';
 
 describe('createMetrics', () => {
@@ -57,16 +52,6 @@ describe('createMetrics', () => {
     );
     metrics.forgetLogGroup('/aws/cloudhsm/c1');
     assert.doesNotMatch(await metrics.registry.metrics(), /aws\/cloudhsm\/c1/);
-  });
-
-  it('maps free-text dead-letter reasons onto a bounded label set', () => {
-    assert.equal(
-      deadLetterReason('mapper_parsing_exception: failed to parse field'),
-      'mapping_error',
-    );
-    assert.equal(deadLetterReason('MESSAGE_TOO_LARGE'), 'too_large');
-    assert.equal(deadLetterReason('invalid JSON'), 'invalid_event');
-    assert.equal(deadLetterReason('something odd'), 'other');
   });
 
   for (const path of [['src', 'telemetry', 'README.md'], ['README.md']]) {

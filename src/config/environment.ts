@@ -1,0 +1,10 @@
+/**
+ * Environment variables read by commands that load no configuration (the offline `parse`
+ * command): like the configuration itself, they are read here and nowhere else.
+ */
+
+/** The region named by `AWS_REGION`, if any (an empty value names none). */
+export function environmentRegion(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const region = env.AWS_REGION;
+  return region === undefined || region === '' ? undefined : region;
+}
