@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { STSClient } from '@aws-sdk/client-sts';
 
 import { FileCheckpointStore } from './checkpoint/file-store.js';
-import type { Config } from './config/load.js';
+import type { Config } from './config/config.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { CloudWatchSource } from './source/cloudwatch-source.js';

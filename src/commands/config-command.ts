@@ -7,7 +7,8 @@
  * A configuration problem throws `UsageError` (exit 2) naming the key, the value and what is
  * accepted; the CLI prints it as one message, never with a stack trace.
  */
-import { loadConfig, redactConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { redactConfig } from '../config/redact.js';
 import type { LoadConfigOptions } from '../config/load.js';
 import { UsageError } from '../util/errors.js';
 

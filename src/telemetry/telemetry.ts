@@ -5,7 +5,7 @@
  * it), the HTTP server, and the adapters that turn the components' hooks (source, dispatcher,
  * pipeline, sinks) into metrics.
  */
-import type { Config } from '../config/load.js';
+import type { Config } from '../config/config.js';
 import { streamKey, type Batch } from '../pipeline/batch.js';
 import type { DispatchObserver } from '../pipeline/dispatcher.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';

@@ -4,14 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
-import {
-  loadConfig,
-  loadConfigWithSources,
-  redactConfig,
-  REDACTED,
-} from '../../../src/config/load.js';
+import { loadConfig, loadConfigWithSources } from '../../../src/config/load.js';
 import type { LoadConfigOptions } from '../../../src/config/load.js';
 import { packageRoot } from '../../../src/config/package-info.js';
+import { redactConfig, REDACTED } from '../../../src/config/redact.js';
 import { schemaKeys } from '../../../src/config/schema.js';
 import { UsageError } from '../../../src/util/errors.js';
 
