@@ -90,9 +90,9 @@ describe('TokenBucket', () => {
     assert.equal(bucket.waiting, 1);
     let granted = false;
     void next.then(() => (granted = true));
-    await clock.advance(999);
+    await clock.advance(1049);
     assert.equal(granted, false);
-    await clock.advance(2); // 1 s plus the limiter's 1 ms window headroom
+    await clock.advance(1); // 1 s plus the limiter's 50 ms window headroom
     assert.equal(granted, true);
   });
 });
@@ -106,9 +106,9 @@ describe('RateLimiter', () => {
     await limiter.acquire('DescribeLogStreams');
     let second = false;
     void limiter.acquire('GetLogEvents').then(() => (second = true));
-    await clock.advance(500);
+    await clock.advance(1049);
     assert.equal(second, false);
-    await clock.advance(501);
+    await clock.advance(1); // 1 s plus the limiter's 50 ms window headroom
     assert.equal(second, true);
   });
 });
