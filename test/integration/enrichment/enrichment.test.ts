@@ -288,9 +288,11 @@ describe('enrichment against the CloudHSM v2 emulator', () => {
       assert.equal(provider.snapshot(), snap, 'last good snapshot kept');
       assert.ok(outcomes.includes('failure'));
       const pending = eventFor(created, hsmId, 3, aws.region);
-      const started = performance.now();
+      // Synchronous by construction (a value, not a promise), so it cannot wait on the endpoint;
+      // a wall-clock bound here would only measure how busy the machine is.
       const during = enrichEvent(pending, provider.snapshot());
-      assert.ok(performance.now() - started < 50, 'enrichment is synchronous during the outage');
+      assert.ok(!((during as unknown) instanceof Promise), 'enrichment is synchronous');
+      assert.equal(provider.snapshot(), snap, 'enriched from the last good snapshot');
       assert.equal((during.device as EnrichedDevice).ip, '10.42.0.17');
 
       // Recovery: a tag added during the outage shows up once the endpoint answers again.
