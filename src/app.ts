@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import { STSClient } from '@aws-sdk/client-sts';
 
-import { FileCheckpointStore } from './checkpoint/file-store.js';
+import { FileCheckpointStore, resetCheckpoints } from './checkpoint/file-store.js';
 import type { Config } from './config/load.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import { Pipeline } from './pipeline/pipeline.js';
@@ -36,6 +36,21 @@ import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { UsageError } from './util/errors.js';
+import type { StreamRef } from './util/identity.js';
+
+// The commands reach the rest of the program only through this module (docs/architecture.md).
+export { createLogger } from './telemetry/logger.js';
+
+/**
+ * `run --reset-checkpoints`: deletes the checkpoints of the named streams, or all of them when
+ * `streams` is omitted. Returns how many were removed.
+ */
+export function resetStreamCheckpoints(
+  config: Config,
+  streams?: readonly StreamRef[],
+): Promise<number> {
+  return resetCheckpoints(config.checkpoint.dir, streams);
+}
 
 export interface App {
   /** Starts the HTTP server, the sinks (topic check, index template) and polling. */

@@ -1,4 +1,4 @@
-import type { StreamRef } from '../pipeline/batch.js';
+import type { StreamRef } from '../util/identity.js';
 import { ForwarderError } from '../util/errors.js';
 
 /** Current on-disk schema version of {@link CheckpointRecord}. */

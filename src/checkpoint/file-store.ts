@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { StreamRef } from '../pipeline/batch.js';
+import type { StreamRef } from '../util/identity.js';
 import { ForwarderError } from '../util/errors.js';
 import {
   corruptCheckpointError,

@@ -14,7 +14,7 @@ import type { ComponentLogger } from '../util/logger.js';
 import type { ActorInference, ActorStreamState } from '../transform/actor-inference.js';
 import type { IntegrityTracker, StreamIntegrityState } from '../transform/integrity.js';
 import type { NormalizeContext } from '../transform/normalize.js';
-import type { Batch } from './batch.js';
+import type { Batch } from '../source/batch.js';
 import type { Dispatcher } from './dispatcher.js';
 import { streamKeyOf, transformBatch } from './transform-batch.js';
 import type { EventEnricher, TransformedBatch } from './transform-batch.js';

@@ -13,7 +13,7 @@ import { normalize } from '../transform/normalize.js';
 import type { NormalizeContext, OcsfEvent } from '../transform/normalize.js';
 import { parseRecord } from '../transform/parse.js';
 import type { SourceRecord } from '../transform/source-record.js';
-import type { Batch } from './batch.js';
+import type { Batch } from '../source/batch.js';
 
 export interface TransformedBatch {
   readonly events: OutboundEvent[];

@@ -4,8 +4,9 @@ import type {
   JsonValue,
 } from '../checkpoint/checkpoint-store.js';
 import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
-import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
-import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
+import { AckTracker, type AckTrackerOptions } from './ack-tracker.js';
+import type { Batch } from './batch.js';
+import { streamKey, type StreamRef } from '../util/identity.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';

@@ -1,14 +1,7 @@
 import type { CheckpointRecord } from '../checkpoint/checkpoint-store.js';
-import type { AckTracker } from '../pipeline/ack-tracker.js';
-import {
-  extractSequence,
-  messageHash,
-  streamKey,
-  type Batch,
-  type RawEvent,
-  type ResumePosition,
-  type StreamRef,
-} from '../pipeline/batch.js';
+import type { AckTracker } from './ack-tracker.js';
+import { extractSequence, type Batch, type RawEvent, type ResumePosition } from './batch.js';
+import { messageHash, streamKey, type StreamRef } from '../util/identity.js';
 import { UsageError } from '../util/errors.js';
 import { limitedCall } from './api-call.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';

@@ -32,11 +32,7 @@ import type {
   OcsfEvent,
   OcsfMetadata,
 } from './ocsf-event.js';
-import type {
-  ClusterMetadata,
-  HsmMetadata,
-  MetadataSnapshot,
-} from '../enrichment/cluster-metadata.js';
+import type { ClusterMetadata, HsmMetadata, MetadataSnapshot } from './cluster-metadata.js';
 
 /** Marker label: nothing known about the event's cluster/HSM. */
 export const ENRICHMENT_NONE = 'enrichment:none';

@@ -46,6 +46,7 @@ import type {
 } from './parse.js';
 import type { SourceRecord } from './source-record.js';
 import { numberText } from '../util/number-text.js';
+import { OCSF_VERSION } from '../util/identity.js';
 
 export type { OcsfEvent } from './ocsf-event.js';
 
@@ -55,7 +56,6 @@ export interface NormalizeContext {
   accountId?: string;
 }
 
-const OCSF_VERSION = '1.1.0';
 const PRODUCT_NAME = 'CloudHSM';
 const LOG_PROVIDER = 'AWS CloudHSM';
 const MAX_MESSAGE = 1024;

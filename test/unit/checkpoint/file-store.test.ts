@@ -12,7 +12,7 @@ import {
   FileCheckpointStore,
   resetCheckpoints,
 } from '../../../src/checkpoint/file-store.js';
-import type { StreamRef } from '../../../src/pipeline/batch.js';
+import type { StreamRef } from '../../../src/util/identity.js';
 import { ForwarderError } from '../../../src/util/errors.js';
 
 const dirs: string[] = [];

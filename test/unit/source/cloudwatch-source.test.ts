@@ -6,7 +6,8 @@ import {
   type CheckpointRecord,
   type CheckpointStore,
 } from '../../../src/checkpoint/checkpoint-store.js';
-import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+import type { Batch } from '../../../src/source/batch.js';
+import { streamKey, type StreamRef } from '../../../src/util/identity.js';
 import {
   CloudWatchSource,
   type CloudWatchSourceOptions,

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { CheckpointRecord } from '../../../src/checkpoint/checkpoint-store.js';
-import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
-import type { Batch, StreamRef } from '../../../src/pipeline/batch.js';
-import { messageHash } from '../../../src/pipeline/batch.js';
+import { AckTracker } from '../../../src/source/ack-tracker.js';
+import type { Batch } from '../../../src/source/batch.js';
+import type { StreamRef } from '../../../src/util/identity.js';
+import { messageHash } from '../../../src/util/identity.js';
 import { noopLogger } from '../../../src/util/logger.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
 import {

@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 
 import { FileCheckpointStore } from '../../../../src/checkpoint/file-store.js';
-import type { Batch } from '../../../../src/pipeline/batch.js';
+import type { Batch } from '../../../../src/source/batch.js';
 import { SdkCloudWatchPort } from '../../../../src/source/cloudwatch-port.js';
 import { CloudWatchSource } from '../../../../src/source/cloudwatch-source.js';
 import { client } from './aws.js';

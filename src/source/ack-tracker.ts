@@ -1,5 +1,6 @@
 import { abortError } from '../util/clock.js';
-import { streamKey, type Batch, type StreamRef } from './batch.js';
+import type { Batch } from './batch.js';
+import { streamKey, type StreamRef } from '../util/identity.js';
 
 /** Limits on data read but not yet acknowledged (design §2 "Backpressure"). */
 export interface AckTrackerOptions {

@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { AckTracker, PAGE_BYTES, batchBytes } from '../../../src/pipeline/ack-tracker.js';
-import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+import { AckTracker, PAGE_BYTES, batchBytes } from '../../../src/source/ack-tracker.js';
+import type { Batch } from '../../../src/source/batch.js';
+import { streamKey, type StreamRef } from '../../../src/util/identity.js';
 
 const A: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-a' };
 const B: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-b' };
