@@ -13,7 +13,7 @@ import { Dispatcher } from './pipeline/dispatcher.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { CloudWatchSource } from './source/cloudwatch-source.js';
 import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
-import { parseStartPosition } from './source/stream-poller.js';
+import { parseStartPosition } from './source/read-position.js';
 import { DeadLetter } from './sink/dead-letter.js';
 import type { KafkaConnectionOptions } from './sink/kafka.js';
 import { KafkaSink } from './sink/kafka.js';
@@ -40,6 +40,11 @@ import type { StreamRef } from './util/identity.js';
 
 // The commands reach the rest of the program only through this module (docs/architecture.md).
 export { createLogger } from './telemetry/logger.js';
+
+/** The region the pod works in: configured, else the SDK's usual environment variable. */
+function awsRegion(config: Config): string {
+  return config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
+}
 
 /**
  * `run --reset-checkpoints`: deletes the checkpoints of the named streams, or all of them when
@@ -187,7 +192,10 @@ export function createApp(config: Config, logger: Logger): App {
         endpoint: config.aws.endpoint ?? undefined,
       }),
     ),
-    checkpointStore: new FileCheckpointStore({ dir: config.checkpoint.dir }),
+    checkpointStore: new FileCheckpointStore({
+      dir: config.checkpoint.dir,
+      scope: { accountId: config.aws.accountId, region: awsRegion(config) },
+    }),
     logger: log('source'),
     metrics: telemetry.sourceMetrics,
     startPosition: parseStartPosition(config.source.startPosition, 'source.startPosition'),
@@ -220,7 +228,7 @@ export function createApp(config: Config, logger: Logger): App {
   let metadata: MetadataProvider | undefined;
   let enricher: () => EventEnricher;
   if (config.enrichment.enabled) {
-    const region = config.aws.region ?? process.env.AWS_REGION ?? 'us-east-1';
+    const region = awsRegion(config);
     const endpoint = config.enrichment.endpoint ?? undefined;
     const provider = new MetadataProvider({
       port: createCloudHsmPort(

@@ -1,8 +1,4 @@
-import type {
-  CheckpointRecord,
-  CheckpointStore,
-  JsonValue,
-} from '../checkpoint/checkpoint-store.js';
+import type { CheckpointRecord, CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from './ack-tracker.js';
 import type { Batch } from './batch.js';
@@ -14,13 +10,8 @@ import { noopLogger, type ComponentLogger } from '../util/logger.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { noopSourceMetrics, type ApiOperation, type SourceMetrics } from './source-metrics.js';
 import { StreamDiscovery, type StreamDiscoveryOptions } from './stream-discovery.js';
-import {
-  initialPollerState,
-  StreamPoller,
-  type PollerOptions,
-  type PollerState,
-  type StartPosition,
-} from './stream-poller.js';
+import { initialPollerState, type PollerState, type StartPosition } from './read-position.js';
+import { StreamPoller, type PollerOptions } from './stream-poller.js';
 
 export interface CloudWatchSourceOptions {
   readonly port: CloudWatchPort;
@@ -60,11 +51,11 @@ export type StreamForgottenHandler = (stream: StreamRef) => void;
 /** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
 export type BatchHandler = (batch: Batch) => Promise<void> | void;
 
-/** Extra state committed with a checkpoint. */
-export interface AckExtras {
-  /** Opaque integrity-tracker state as of the end of this batch (design §3.7). */
-  readonly integrity?: JsonValue;
-}
+/**
+ * The consumer's per-stream state as of the end of a batch (the transform state, design §3.7),
+ * committed with the checkpoint that covers the batch.
+ */
+export type BatchState = NonNullable<CheckpointRecord['transformState']>;
 
 interface PersistState {
   chain: Promise<void>;
@@ -90,7 +81,7 @@ export class CloudWatchSource {
   private readonly logger: ComponentLogger;
   private readonly metrics: SourceMetrics;
   private readonly limiter: RateLimiter;
-  private readonly tracker: AckTracker;
+  private readonly tracker: AckTracker<BatchState>;
   private readonly store: CheckpointStore;
   private readonly checkpoints = new Map<string, CheckpointRecord>();
   private readonly pollers = new Map<string, StreamPoller>();
@@ -100,7 +91,6 @@ export class CloudWatchSource {
     { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
   >();
   private readonly persistence = new Map<string, PersistState>();
-  private readonly pendingIntegrity = new Map<string, JsonValue>();
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
   private onForgotten: StreamForgottenHandler | undefined;
@@ -120,7 +110,7 @@ export class CloudWatchSource {
         options.rateLimits,
         options.clock === undefined ? monotonicClock : options.clock,
       );
-    this.tracker = new AckTracker(options.backpressure);
+    this.tracker = new AckTracker<BatchState>(options.backpressure);
     this.store = options.checkpointStore;
   }
 
@@ -180,29 +170,18 @@ export class CloudWatchSource {
    * beyond this batch is durable (or at once if an earlier batch is still pending). A failed write
    * is counted and retried with backoff until it succeeds or `signal` aborts (then the promise
    * rejects); meanwhile the batches keep their in-flight capacity, so the stream stops reading.
+   * `state` is the consumer's state as of the end of this batch; the checkpoint gets the state
+   * of the newest committed batch that carried one.
    */
-  async ack(batch: Batch, extras: AckExtras = {}, signal?: AbortSignal): Promise<void> {
+  async ack(batch: Batch, state?: BatchState, signal?: AbortSignal): Promise<void> {
     const key = streamKey(batch.stream);
-    if (extras.integrity !== undefined) this.pendingIntegrity.set(batch.id, extras.integrity);
-    const committed = this.tracker.ack(batch);
+    const committed = this.tracker.ack(batch, state);
     this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
     if (committed === undefined) return;
-    // Integrity state of the newest batch in the committed prefix that supplied one.
-    let integrity: JsonValue | undefined;
-    let integritySeq = 0;
-    for (const [id, state] of this.pendingIntegrity) {
-      if (!id.startsWith(`${key}#`)) continue;
-      const seq = Number(id.slice(key.length + 1));
-      if (seq > committed.seq) continue;
-      if (seq > integritySeq) {
-        integrity = state;
-        integritySeq = seq;
-      }
-      this.pendingIntegrity.delete(id);
-    }
     const previous = this.persistState(key).latest?.record ?? this.checkpoints.get(key);
     const record: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
+      ...this.store.scope,
       logGroup: committed.stream.logGroup,
       logStream: committed.stream.logStream,
       nextForwardToken: committed.resume.nextForwardToken,
@@ -212,7 +191,8 @@ export class CloudWatchSource {
       hashesAtLastTimestamp: committed.resume.hashesAtLastTimestamp,
       rebootCounter: committed.resume.rebootCounter,
       lastSequence: committed.resume.lastSequence,
-      integrity: integrity ?? previous?.integrity ?? null,
+      transformState:
+        this.tracker.committedState(committed.stream) ?? previous?.transformState ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
     await this.persist(key, committed.stream, record, committed, signal);
@@ -295,6 +275,7 @@ export class CloudWatchSource {
   private startCheckpoint(stream: StreamRef, startTime: number | undefined): CheckpointRecord {
     return {
       version: CHECKPOINT_VERSION,
+      ...this.store.scope,
       logGroup: stream.logGroup,
       logStream: stream.logStream,
       nextForwardToken: null,
@@ -304,7 +285,7 @@ export class CloudWatchSource {
       hashesAtLastTimestamp: [],
       rebootCounter: null,
       lastSequence: null,
-      integrity: null,
+      transformState: null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
   }
