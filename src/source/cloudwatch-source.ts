@@ -3,7 +3,8 @@ import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from './ack-tracker.js';
 import type { Batch } from './batch.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
-import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import { noopLogger, type ComponentLogger } from '../util/logger.js';
@@ -57,19 +58,6 @@ export type BatchHandler = (batch: Batch) => Promise<void> | void;
  */
 export type BatchState = NonNullable<CheckpointRecord['transformState']>;
 
-interface PersistState {
-  chain: Promise<void>;
-  /** The newest record to write, with the committed batch it covers. */
-  latest: { readonly record: CheckpointRecord; readonly batch: Batch | undefined } | undefined;
-  saved: CheckpointRecord | undefined;
-}
-
-/**
- * Retries of a failed checkpoint write. The store is local, so retries are cheap; the cap bounds
- * how long reading stays paused after the store recovers.
- */
-const CHECKPOINT_RETRY: BackoffOptions = { baseMs: 100, maxMs: 5_000 };
-
 /**
  * The CloudWatch Logs source: discovery, one poller per stream, the ack tracker and the
  * checkpoint store wired together. Batches go to the handler in read order per stream; the
@@ -90,7 +78,7 @@ export class CloudWatchSource {
     string,
     { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
   >();
-  private readonly persistence = new Map<string, PersistState>();
+  private readonly writer: CheckpointWriter;
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
   private onForgotten: StreamForgottenHandler | undefined;
@@ -112,6 +100,22 @@ export class CloudWatchSource {
       );
     this.tracker = new AckTracker<BatchState>(options.backpressure);
     this.store = options.checkpointStore;
+    this.writer = new CheckpointWriter({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      metrics: this.metrics,
+      ...(options.random === undefined ? {} : { random: options.random }),
+      onDurable: (key, record, committed) => {
+        this.checkpoints.set(key, record);
+        if (committed !== undefined) this.tracker.settle(committed);
+        this.metrics.checkpointCommitted({
+          logGroup: record.logGroup,
+          logStream: record.logStream,
+        });
+        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
+      },
+    });
   }
 
   /**
@@ -178,7 +182,7 @@ export class CloudWatchSource {
     const committed = this.tracker.ack(batch, state);
     this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
     if (committed === undefined) return;
-    const previous = this.persistState(key).latest?.record ?? this.checkpoints.get(key);
+    const previous = this.writer.latest(key) ?? this.checkpoints.get(key);
     const record: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
       ...this.store.scope,
@@ -195,7 +199,7 @@ export class CloudWatchSource {
         this.tracker.committedState(committed.stream) ?? previous?.transformState ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
-    await this.persist(key, committed.stream, record, committed, signal);
+    await this.writer.write(key, committed.stream, record, committed, signal);
   }
 
   /** Resolves when every batch read so far is acknowledged and its checkpoint durable. */
@@ -205,7 +209,7 @@ export class CloudWatchSource {
 
   /** Resolves when every checkpoint write started so far has finished. */
   async flush(): Promise<void> {
-    await Promise.all([...this.persistence.values()].map((p) => p.chain));
+    await this.writer.flush();
   }
 
   /**
@@ -304,7 +308,7 @@ export class CloudWatchSource {
   ): Promise<void> {
     try {
       // Retried with backoff (logged and counted) until durable; only a stop ends it.
-      await this.persist(key, poller.stream, record, undefined, this.stopping.signal);
+      await this.writer.write(key, poller.stream, record, undefined, this.stopping.signal);
     } catch {
       return;
     }
@@ -383,7 +387,7 @@ export class CloudWatchSource {
       // position and will write it again with its next acknowledgement.
       if (this.pollers.has(key)) continue;
       this.checkpoints.delete(key);
-      this.persistence.delete(key);
+      this.writer.forget(key);
       this.onForgotten?.(stream);
       this.logger.info(
         { ...stream, lastWrite: record.updatedAt },
@@ -401,64 +405,5 @@ export class CloudWatchSource {
     let idle = 0;
     for (const poller of this.pollers.values()) if (poller.idle) idle += 1;
     this.metrics.streamStates(this.pollers.size - idle, idle);
-  }
-
-  private persistState(key: string): PersistState {
-    let state = this.persistence.get(key);
-    if (state === undefined) {
-      state = { chain: Promise.resolve(), latest: undefined, saved: undefined };
-      this.persistence.set(key, state);
-    }
-    return state;
-  }
-
-  /**
-   * Serialises writes per stream and coalesces them: an ack that lands while a write is running
-   * makes the next write carry the newest record, so checkpoints on disk only move forward. Only a
-   * durable write releases the committed batches' capacity to the pollers.
-   */
-  private persist(
-    key: string,
-    stream: StreamRef,
-    record: CheckpointRecord,
-    committed: Batch | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const state = this.persistState(key);
-    state.latest = { record, batch: committed };
-    const write = state.chain.then(async () => {
-      for (let attempt = 0; ; attempt += 1) {
-        const latest = state.latest;
-        if (latest === undefined || latest.record === state.saved) return;
-        try {
-          await this.store.save(latest.record);
-        } catch (error) {
-          this.metrics.checkpointFailed(stream);
-          const delayMs = backoffDelay(attempt, CHECKPOINT_RETRY, this.options.random);
-          const fields = { ...stream, err: String(error), attempt, retryInMs: delayMs };
-          const message =
-            'checkpoint write failed; the stream stops reading until a retry succeeds';
-          // One error per outage and stream; every attempt is counted in the metrics.
-          if (attempt === 0) this.logger.error(fields, message);
-          else this.logger.debug(fields, message);
-          await this.clock.sleep(delayMs, signal);
-          continue;
-        }
-        if (attempt > 0) {
-          this.logger.info(
-            { ...stream, failedAttempts: attempt },
-            'checkpoint write succeeded again',
-          );
-        }
-        state.saved = latest.record;
-        this.checkpoints.set(key, latest.record);
-        if (latest.batch !== undefined) this.tracker.settle(latest.batch);
-        this.metrics.checkpointCommitted(stream);
-        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
-        return;
-      }
-    });
-    state.chain = write.catch(() => {});
-    return write;
   }
 }
