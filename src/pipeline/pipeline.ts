@@ -11,12 +11,12 @@ import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
 import type { ActorInference } from '../transform/actor-inference.js';
-import type { IntegrityTracker } from '../transform/integrity.js';
+import { streamKeyOf, type IntegrityTracker } from '../transform/integrity.js';
 import type { NormalizeContext } from '../transform/normalize.js';
 import type { SavedTransformState } from '../transform/saved-state.js';
 import type { Batch } from '../source/batch.js';
 import type { Dispatcher } from './dispatcher.js';
-import { streamKeyOf, transformBatch } from './transform-batch.js';
+import { transformBatch } from './transform-batch.js';
 import type { EventEnricher, TransformedBatch } from './transform-batch.js';
 
 export interface PipelineObserver {
