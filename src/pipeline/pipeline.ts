@@ -5,7 +5,7 @@
  * (backpressure). A batch is acknowledged — and its stream's checkpoint may move — only after
  * every sink and, for rejected events, the dead-letter destination have it.
  */
-import type { CloudWatchSource } from '../source/cloudwatch-source.js';
+import type { BatchSource } from '../source/batch-source.js';
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
@@ -25,7 +25,7 @@ export interface PipelineObserver {
 }
 
 export interface PipelineOptions {
-  readonly source: CloudWatchSource;
+  readonly source: BatchSource;
   readonly dispatcher: Dispatcher;
   readonly tracker: IntegrityTracker;
   readonly actors?: ActorInference;
@@ -150,7 +150,7 @@ export class Pipeline {
   private seedState(batch: Batch, key: string): void {
     if (this.seeded.has(key)) return;
     this.seeded.add(key);
-    const saved = this.options.source.checkpointOf(batch.stream)?.transformState;
+    const saved = this.options.source.committedState(batch.stream);
     try {
       if (saved?.integrity !== undefined) this.options.tracker.restore(key, saved.integrity);
       if (saved?.actor !== undefined) this.options.actors?.restore(key, saved.actor);

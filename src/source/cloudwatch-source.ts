@@ -2,6 +2,12 @@ import type { CheckpointRecord, CheckpointStore } from '../checkpoint/checkpoint
 import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
 import { AckTracker, type AckTrackerOptions } from './ack-tracker.js';
 import type { Batch } from './batch.js';
+import type {
+  BatchHandler,
+  BatchSource,
+  BatchState,
+  StreamForgottenHandler,
+} from './batch-source.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import { CheckpointWriter } from './checkpoint-writer.js';
@@ -46,24 +52,12 @@ export interface CloudWatchSourceOptions {
   readonly retiredCheckpointRetentionMs?: number;
 }
 
-/** Told when a retired stream's in-memory state is dropped, so other layers drop theirs. */
-export type StreamForgottenHandler = (stream: StreamRef) => void;
-
-/** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
-export type BatchHandler = (batch: Batch) => Promise<void> | void;
-
-/**
- * The consumer's per-stream state as of the end of a batch (the transform state, design §3.7),
- * committed with the checkpoint that covers the batch.
- */
-export type BatchState = NonNullable<CheckpointRecord['transformState']>;
-
 /**
  * The CloudWatch Logs source: discovery, one poller per stream, the ack tracker and the
  * checkpoint store wired together. Batches go to the handler in read order per stream; the
  * checkpoint of a stream moves only when `ack` completes a contiguous prefix of its batches.
  */
-export class CloudWatchSource {
+export class CloudWatchSource implements BatchSource {
   private readonly options: CloudWatchSourceOptions;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
@@ -148,9 +142,8 @@ export class CloudWatchSource {
     this.initialRoundDone = true;
   }
 
-  /** The newest committed (or loaded) checkpoint of a stream, e.g. to seed the integrity tracker. */
-  checkpointOf(stream: StreamRef): CheckpointRecord | undefined {
-    return this.checkpoints.get(streamKey(stream));
+  committedState(stream: StreamRef): BatchState | undefined {
+    return this.checkpoints.get(streamKey(stream))?.transformState ?? undefined;
   }
 
   /** Retired streams whose read position is kept for their return. */
