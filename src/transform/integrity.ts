@@ -37,7 +37,7 @@ import {
 import type { NormalizeContext } from './normalize.js';
 import type { CloudHsmUnmapped, OcsfEvent, OcsfResource } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
-import type { ParsedRecord } from './parse.js';
+import type { ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { hexCounter, messageHash, OCSF_VERSION } from '../util/identity.js';
 

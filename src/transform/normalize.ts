@@ -43,7 +43,7 @@ import type {
   NameCode,
   ParsedRecord,
   UnparseableRecord,
-} from './parse.js';
+} from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { numberText } from '../util/number-text.js';
 import { OCSF_VERSION } from '../util/identity.js';
