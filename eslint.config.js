@@ -3,6 +3,8 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+import { layersPlugin } from './eslint-rules/layers.js';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/stack/.cache/**'] },
   js.configs.recommended,
@@ -31,6 +33,12 @@ export default tseslint.config(
       'no-console': 'error',
       'no-restricted-syntax': ['error', 'ExportAllDeclaration', 'ExportDefaultDeclaration'],
     },
+  },
+  {
+    // Import table between the folders of src/ (docs/architecture.md).
+    files: ['src/**/*.ts'],
+    plugins: { layers: layersPlugin },
+    rules: { 'layers/layers': 'error' },
   },
   {
     // Config files and plain JS helpers are not part of the TypeScript program.

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 
 import { normalize, toOcsfEvent } from '../src/transform/normalize.js';
 import { parseRecord } from '../src/transform/parse.js';
-import type { ParsedRecord } from '../src/transform/parse.js';
+import type { ParsedRecord } from '../src/transform/parsed-record.js';
 import type { SourceRecord } from '../src/transform/source-record.js';
 import { OPCODE_MAPPINGS } from '../src/transform/mapping-table.js';
 

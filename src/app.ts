@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 
 import { STSClient } from '@aws-sdk/client-sts';
 
-import { FileCheckpointStore } from './checkpoint/file-store.js';
+import { FileCheckpointStore, resetCheckpoints } from './checkpoint/file-store.js';
 import type { Config } from './config/config.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { CloudWatchSource } from './source/cloudwatch-source.js';
 import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
-import { parseStartPosition } from './source/stream-poller.js';
+import { parseStartPosition } from './source/read-position.js';
 import { DeadLetter } from './sink/dead-letter.js';
 import { createKafkaClient } from './sink/kafka-client.js';
 import type { KafkaConnectionOptions } from './sink/kafka-client.js';
@@ -37,6 +37,27 @@ import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { UsageError } from './util/errors.js';
+import type { StreamRef } from './util/identity.js';
+
+// The commands reach the rest of the program only through this module (docs/architecture.md).
+export { createLogger } from './telemetry/logger.js';
+
+/** The region the pod works in: configured, else the SDK's usual environment variable. */
+/** The pod's own region (configuration resolves `aws.region`, else `us-east-1`). */
+function awsRegion(config: Config): string {
+  return config.enrichment.region;
+}
+
+/**
+ * `run --reset-checkpoints`: deletes the checkpoints of the named streams, or all of them when
+ * `streams` is omitted. Returns how many were removed.
+ */
+export function resetStreamCheckpoints(
+  config: Config,
+  streams?: readonly StreamRef[],
+): Promise<number> {
+  return resetCheckpoints(config.checkpoint.dir, streams);
+}
 
 export interface App {
   /** Starts the HTTP server, the sinks (topic check, index template) and polling. */
@@ -174,7 +195,10 @@ export function createApp(config: Config, logger: Logger): App {
         endpoint: config.aws.endpoint ?? undefined,
       }),
     ),
-    checkpointStore: new FileCheckpointStore({ dir: config.checkpoint.dir }),
+    checkpointStore: new FileCheckpointStore({
+      dir: config.checkpoint.dir,
+      scope: { accountId: config.aws.accountId, region: awsRegion(config) },
+    }),
     logger: log('source'),
     metrics: telemetry.sourceMetrics,
     startPosition: parseStartPosition(config.source.startPosition, 'source.startPosition'),

@@ -1,18 +1,30 @@
-import type { StreamRef } from '../pipeline/batch.js';
+import { readSavedTransformState, type SavedTransformState } from '../transform/saved-state.js';
+import type { StreamRef } from '../util/identity.js';
 import { ForwarderError } from '../util/errors.js';
 
-/** Current on-disk schema version of {@link CheckpointRecord}. */
-export const CHECKPOINT_VERSION = 1;
-
-/** JSON-serialisable value (the opaque integrity state must survive a round trip). */
-export type JsonValue =
-  string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+/**
+ * Current on-disk schema version of {@link CheckpointRecord}. Version 1 (until issue 14) had no
+ * account or region and kept the transform state in an untyped `integrity` field; it is still
+ * read (see {@link validateCheckpointRecord}).
+ */
+export const CHECKPOINT_VERSION = 2;
 
 /**
- * Committed position of one stream (design §3.6). Only ever written for positions whose every
- * record was acknowledged by all sinks. `null` rather than absent keeps the JSON shape fixed.
+ * The AWS account and region whose streams a store holds: part of every checkpoint's key, so
+ * reading several accounts later does not change the format again. Today it is the pod's own
+ * (aws.accountId, null when not configured, and the region app.ts resolves).
  */
-export interface CheckpointRecord {
+export interface CheckpointScope {
+  readonly accountId: string | null;
+  readonly region: string;
+}
+
+/**
+ * Committed position of one stream (design §3.6), keyed by account, region, log group and log
+ * stream. Only ever written for positions whose every record was acknowledged by all sinks.
+ * `null` rather than absent keeps the JSON shape fixed.
+ */
+export interface CheckpointRecord extends CheckpointScope {
   readonly version: typeof CHECKPOINT_VERSION;
   readonly logGroup: string;
   readonly logStream: string;
@@ -33,14 +45,16 @@ export interface CheckpointRecord {
   readonly hashesAtLastTimestamp: readonly string[];
   readonly rebootCounter: string | null;
   readonly lastSequence: string | null;
-  /** Opaque state of the integrity tracker (design §3.7), stored alongside atomically. */
-  readonly integrity: JsonValue;
+  /** Transform state as of the end of the committed batch (design §3.7), stored atomically. */
+  readonly transformState: SavedTransformState | null;
   /** ISO-8601 time of the write. */
   readonly updatedAt: string;
 }
 
 /** Durable per-stream checkpoints. Implementations must make `save` atomic per stream. */
 export interface CheckpointStore {
+  /** The account and region of the streams it holds (written into every record). */
+  readonly scope: CheckpointScope;
   /** Prepares the store (creates directories, removes leftovers of interrupted writes). */
   open(): Promise<void>;
   /** Undefined when the stream has no checkpoint; throws FWD_ERR_CHECKPOINT_CORRUPT if unreadable. */
@@ -54,16 +68,19 @@ export interface CheckpointStore {
 }
 
 /**
- * Checks the shape of a parsed checkpoint. Throws a plain Error with the reason; the store wraps
- * it into FWD_ERR_CHECKPOINT_CORRUPT naming the file.
+ * Checks the shape of a parsed checkpoint and returns it as the current version. A version 1
+ * record (written before issue 14) gets `scope` as its account and region, and its `integrity`
+ * field (which held the transform state) becomes `transformState`. Throws a plain Error with the
+ * reason; the store wraps it into FWD_ERR_CHECKPOINT_CORRUPT naming the file.
  */
-export function validateCheckpointRecord(value: unknown): CheckpointRecord {
+export function validateCheckpointRecord(value: unknown, scope: CheckpointScope): CheckpointRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error('not a JSON object');
   }
   const v = value as Record<string, unknown>;
-  if (v['version'] !== CHECKPOINT_VERSION) {
-    throw new Error(`unsupported version ${JSON.stringify(v['version'])}`);
+  const version = v['version'];
+  if (version !== CHECKPOINT_VERSION && version !== 1) {
+    throw new Error(`unsupported version ${JSON.stringify(version)}`);
   }
   const str = (key: string): string => {
     const x = v[key];
@@ -90,6 +107,7 @@ export function validateCheckpointRecord(value: unknown): CheckpointRecord {
   }
   return {
     version: CHECKPOINT_VERSION,
+    ...(version === 1 ? scope : { accountId: optStr('accountId'), region: str('region') }),
     logGroup: str('logGroup'),
     logStream: str('logStream'),
     nextForwardToken: optStr('nextForwardToken'),
@@ -99,7 +117,7 @@ export function validateCheckpointRecord(value: unknown): CheckpointRecord {
     hashesAtLastTimestamp: hashes,
     rebootCounter: optStr('rebootCounter'),
     lastSequence: optStr('lastSequence'),
-    integrity: (v['integrity'] ?? null) as JsonValue,
+    transformState: readSavedTransformState(version === 1 ? v['integrity'] : v['transformState']),
     updatedAt: str('updatedAt'),
   };
 }

@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { StreamRef } from '../pipeline/batch.js';
+import type { StreamRef } from '../util/identity.js';
 import { ForwarderError } from '../util/errors.js';
 import {
   corruptCheckpointError,
   validateCheckpointRecord,
   type CheckpointRecord,
+  type CheckpointScope,
   type CheckpointStore,
 } from './checkpoint-store.js';
 
@@ -16,6 +17,10 @@ const SUFFIX = '.json';
 const TEMP_PREFIX = '.tmp-';
 
 /**
+ * File name for a stream (the same for version 1 and 2 records, so files written before issue 14
+ * are found where they are and rewritten as version 2 by the stream's next commit). The scope is
+ * not part of the name while a store holds one account and region; the record carries it.
+ *
  * File name for a stream: a readable, sanitised prefix plus a hash of the exact names. Log group
  * and stream names may be 512 characters each and contain `/`, `#`, `:`; the hash keeps the name
  * unique and under the 255-byte limit of common file systems.
@@ -51,9 +56,11 @@ function errnoCode(error: unknown): string | undefined {
  */
 export class FileCheckpointStore implements CheckpointStore {
   readonly dir: string;
+  readonly scope: CheckpointScope;
 
-  constructor(options: { dir: string }) {
+  constructor(options: { dir: string; scope: CheckpointScope }) {
     this.dir = options.dir;
+    this.scope = options.scope;
   }
 
   async open(): Promise<void> {
@@ -147,7 +154,7 @@ export class FileCheckpointStore implements CheckpointStore {
       throw corruptCheckpointError(path, 'invalid JSON', error);
     }
     try {
-      return validateCheckpointRecord(parsed);
+      return validateCheckpointRecord(parsed, this.scope);
     } catch (error) {
       throw corruptCheckpointError(path, (error as Error).message, error);
     }

@@ -20,7 +20,7 @@ import { findingToEvent, IntegrityTracker } from '../transform/integrity.js';
 import { clusterIdOf, eventTime, normalize } from '../transform/normalize.js';
 import type { NormalizeContext } from '../transform/normalize.js';
 import { parseRecord } from '../transform/parse.js';
-import type { ParsedRecord } from '../transform/parse.js';
+import type { ParsedRecord } from '../transform/parsed-record.js';
 import type { SourceRecord } from '../transform/source-record.js';
 import { UsageError } from '../util/errors.js';
 

@@ -6,11 +6,9 @@
  * and the reset hint). Resetting checkpoints is explicit: only the streams named, or all of them
  * when confirmed with `--yes`.
  */
-import { createApp } from '../app.js';
-import { resetCheckpoints } from '../checkpoint/file-store.js';
+import { createApp, createLogger, resetStreamCheckpoints } from '../app.js';
 import { loadConfig } from '../config/load.js';
-import type { StreamRef } from '../pipeline/batch.js';
-import { createLogger } from '../telemetry/logger.js';
+import type { StreamRef } from '../util/identity.js';
 import { ForwarderError, UsageError } from '../util/errors.js';
 
 interface RunArgs {
@@ -67,8 +65,8 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
 
   if (options.resetAll || options.resetStreams.length > 0) {
-    const removed = await resetCheckpoints(
-      config.checkpoint.dir,
+    const removed = await resetStreamCheckpoints(
+      config,
       options.resetAll ? undefined : options.resetStreams,
     );
     logger.warn({ removed, dir: config.checkpoint.dir }, 'checkpoints reset on request');

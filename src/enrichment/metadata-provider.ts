@@ -15,8 +15,12 @@ import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
-import type { ClusterMetadata, HsmMetadata, MetadataSnapshot } from './cluster-metadata.js';
-import { emptySnapshot } from './cluster-metadata.js';
+import type {
+  ClusterMetadata,
+  HsmMetadata,
+  MetadataSnapshot,
+} from '../transform/cluster-metadata.js';
+import { emptySnapshot } from '../transform/cluster-metadata.js';
 import { resolveAccountId } from './cloudhsm-port.js';
 import type {
   CallerIdentityPort,

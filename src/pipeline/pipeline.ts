@@ -5,18 +5,18 @@
  * (backpressure). A batch is acknowledged — and its stream's checkpoint may move — only after
  * every sink and, for rejected events, the dead-letter destination have it.
  */
-import type { JsonValue } from '../checkpoint/checkpoint-store.js';
-import type { CloudWatchSource } from '../source/cloudwatch-source.js';
+import type { BatchSource } from '../source/batch-source.js';
 import { isAbortError, systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
-import type { ActorInference, ActorStreamState } from '../transform/actor-inference.js';
-import type { IntegrityTracker, StreamIntegrityState } from '../transform/integrity.js';
+import type { ActorInference } from '../transform/actor-inference.js';
+import { streamKeyOf, type IntegrityTracker } from '../transform/integrity.js';
 import type { NormalizeContext } from '../transform/normalize.js';
-import type { Batch } from './batch.js';
+import type { SavedTransformState } from '../transform/saved-state.js';
+import type { Batch } from '../source/batch.js';
 import type { Dispatcher } from './dispatcher.js';
-import { streamKeyOf, transformBatch } from './transform-batch.js';
+import { transformBatch } from './transform-batch.js';
 import type { EventEnricher, TransformedBatch } from './transform-batch.js';
 
 export interface PipelineObserver {
@@ -25,7 +25,7 @@ export interface PipelineObserver {
 }
 
 export interface PipelineOptions {
-  readonly source: CloudWatchSource;
+  readonly source: BatchSource;
   readonly dispatcher: Dispatcher;
   readonly tracker: IntegrityTracker;
   readonly actors?: ActorInference;
@@ -37,24 +37,6 @@ export interface PipelineOptions {
   readonly logger?: ComponentLogger;
   /** Called when something that must not happen did (a bug): the process should exit 1. */
   readonly onFatal?: (error: unknown) => void;
-}
-
-/**
- * Per-stream transform state saved in the checkpoint's opaque `integrity` field, as of the end of
- * the committed batch, so a restart neither re-reports findings nor forgets who is logged in.
- */
-interface SavedTransformState {
-  readonly integrity?: StreamIntegrityState;
-  readonly actor?: ActorStreamState;
-}
-
-function isIntegrityState(value: unknown): value is StreamIntegrityState {
-  const state = value as Partial<StreamIntegrityState> | null | undefined;
-  return (
-    typeof state?.rebootCounter === 'string' &&
-    typeof state.lastSequence === 'string' &&
-    Array.isArray(state.recent)
-  );
 }
 
 export class Pipeline {
@@ -127,11 +109,14 @@ export class Pipeline {
       this.options.enricher?.(),
     );
     this.options.observer?.transformed(batch, result);
+    // The state as of the end of this batch travels with it to its acknowledgement.
+    const integrity = this.options.tracker.snapshot(key);
+    const actor = this.options.actors?.snapshot(key);
     const saved: SavedTransformState = {
-      ...this.optional('integrity', this.options.tracker.snapshot(key)),
-      ...this.optional('actor', this.options.actors?.snapshot(key)),
+      ...(integrity === undefined ? {} : { integrity }),
+      ...(actor === undefined ? {} : { actor }),
     };
-    const work = this.deliver(batch, result, saved as unknown as JsonValue);
+    const work = this.deliver(batch, result, saved);
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
@@ -139,7 +124,7 @@ export class Pipeline {
   private async deliver(
     batch: Batch,
     result: TransformedBatch,
-    integrity: JsonValue | undefined,
+    saved: SavedTransformState,
   ): Promise<void> {
     try {
       await this.options.dispatcher.dispatch(result.events, this.abort.signal);
@@ -151,11 +136,7 @@ export class Pipeline {
     }
     try {
       // Resolves once the checkpoint is durable: the source retries a failing store itself.
-      await this.options.source.ack(
-        batch,
-        integrity === undefined ? {} : { integrity },
-        this.abort.signal,
-      );
+      await this.options.source.ack(batch, saved, this.abort.signal);
       this.options.observer?.acknowledged(batch, result, this.clock.now());
     } catch (error) {
       // Only a shutdown deadline ends the retries: the batch is re-read on the next start.
@@ -165,18 +146,13 @@ export class Pipeline {
     }
   }
 
-  private optional<K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> {
-    return value === undefined ? {} : ({ [name]: value } as Record<K, V>);
-  }
-
   /** Restores a stream's transform state from its checkpoint before its first batch. */
   private seedState(batch: Batch, key: string): void {
     if (this.seeded.has(key)) return;
     this.seeded.add(key);
-    const saved = this.options.source.checkpointOf(batch.stream)?.integrity as
-      SavedTransformState | null | undefined;
+    const saved = this.options.source.committedState(batch.stream);
     try {
-      if (isIntegrityState(saved?.integrity)) this.options.tracker.restore(key, saved.integrity);
+      if (saved?.integrity !== undefined) this.options.tracker.restore(key, saved.integrity);
       if (saved?.actor !== undefined) this.options.actors?.restore(key, saved.actor);
     } catch (error) {
       this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable transform state');

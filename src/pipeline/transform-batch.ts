@@ -8,12 +8,12 @@ import { toOutboundEvent } from '../sink/outbound-event.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
 import type { ActorInference } from '../transform/actor-inference.js';
 import type { IntegrityFindingKind, IntegrityTracker } from '../transform/integrity.js';
-import { findingToEvent, streamKeyOf } from '../transform/integrity.js';
+import { findingToEvent } from '../transform/integrity.js';
 import { normalize } from '../transform/normalize.js';
 import type { NormalizeContext, OcsfEvent } from '../transform/normalize.js';
 import { parseRecord } from '../transform/parse.js';
 import type { SourceRecord } from '../transform/source-record.js';
-import type { Batch } from './batch.js';
+import type { Batch } from '../source/batch.js';
 
 export interface TransformedBatch {
   readonly events: OutboundEvent[];
@@ -74,5 +74,3 @@ export function transformBatch(
     eventTimes,
   };
 }
-
-export { streamKeyOf };

@@ -3,6 +3,7 @@
  * fleet simulator, tests and benchmarks. The layout follows AWS's published examples: Time with
  * the two-digit-year human form and `usecs`, then the header lines, then the log-type details.
  */
+import { hexCounter } from '../util/identity.js';
 export interface AuditRecordSpec {
   /** Event time, epoch microseconds. */
   readonly usecs: bigint;
@@ -49,11 +50,11 @@ export function formatAuditRecord(spec: AuditRecordSpec): string {
   const opcode = spec.opcodeHex === undefined ? spec.opcode : `${spec.opcode} (${spec.opcodeHex})`;
   const lines = [
     `Time: ${humanTime(spec.usecs)}, usecs:${spec.usecs}`,
-    `Sequence No${sep}0x${spec.sequence.toString(16)}`,
-    `Reboot counter${sep}0x${spec.rebootCounter.toString(16)}`,
+    `Sequence No${sep}${hexCounter(spec.sequence)}`,
+    `Reboot counter${sep}${hexCounter(spec.rebootCounter)}`,
     `Command Type(hex)${sep}CN_MGMT_CMD (0x0)`,
     `Opcode${sep}${opcode}`,
-    `Session Handle${sep}0x${spec.sessionHandle.toString(16)}`,
+    `Session Handle${sep}${hexCounter(spec.sessionHandle)}`,
     `Response${sep}${response}`,
   ];
   if (spec.user !== undefined) {

@@ -10,6 +10,7 @@
  */
 import { formatAuditRecord, formatCertStoreRecord } from './audit-record.js';
 import type { AuditRecordSpec, UserType } from './audit-record.js';
+import { hexCounter } from '../util/identity.js';
 
 export interface FleetOptions {
   readonly clusters: number;
@@ -222,7 +223,7 @@ export function simulateFleet(options: FleetOptions): Fleet {
           reboots += 1;
         }
         if (i === gapAt) {
-          gaps.push({ hsm, missing: `0x${sequence.toString(16)}` });
+          gaps.push({ hsm, missing: hexCounter(sequence) });
           sequence += 1n;
         }
         if (queue.length === 0) {

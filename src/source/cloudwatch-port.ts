@@ -5,7 +5,7 @@ import {
   GetLogEventsCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 
-import type { RawEvent } from '../pipeline/batch.js';
+import type { RawEvent } from './batch.js';
 import { ForwarderError } from '../util/errors.js';
 
 export interface DescribeLogGroupsInput {

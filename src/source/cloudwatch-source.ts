@@ -1,25 +1,24 @@
-import type {
-  CheckpointRecord,
-  CheckpointStore,
-  JsonValue,
-} from '../checkpoint/checkpoint-store.js';
+import type { CheckpointRecord, CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { CHECKPOINT_VERSION } from '../checkpoint/checkpoint-store.js';
-import { AckTracker, type AckTrackerOptions } from '../pipeline/ack-tracker.js';
-import { streamKey, type Batch, type StreamRef } from '../pipeline/batch.js';
-import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
+import { AckTracker, type AckTrackerOptions } from './ack-tracker.js';
+import type { Batch } from './batch.js';
+import type {
+  BatchHandler,
+  BatchSource,
+  BatchState,
+  StreamForgottenHandler,
+} from './batch-source.js';
+import { streamKey, type StreamRef } from '../util/identity.js';
+import type { BackoffOptions } from '../util/backoff.js';
+import { CheckpointWriter } from './checkpoint-writer.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import { noopLogger, type ComponentLogger } from '../util/logger.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { noopSourceMetrics, type ApiOperation, type SourceMetrics } from './source-metrics.js';
 import { StreamDiscovery, type StreamDiscoveryOptions } from './stream-discovery.js';
-import {
-  initialPollerState,
-  StreamPoller,
-  type PollerOptions,
-  type PollerState,
-  type StartPosition,
-} from './stream-poller.js';
+import { initialPollerState, type PollerState, type StartPosition } from './read-position.js';
+import { StreamPoller, type PollerOptions } from './stream-poller.js';
 
 export interface CloudWatchSourceOptions {
   readonly port: CloudWatchPort;
@@ -53,43 +52,18 @@ export interface CloudWatchSourceOptions {
   readonly retiredCheckpointRetentionMs?: number;
 }
 
-/** Told when a retired stream's in-memory state is dropped, so other layers drop theirs. */
-export type StreamForgottenHandler = (stream: StreamRef) => void;
-
-/** Receives each batch read; acknowledge it later with {@link CloudWatchSource.ack}. */
-export type BatchHandler = (batch: Batch) => Promise<void> | void;
-
-/** Extra state committed with a checkpoint. */
-export interface AckExtras {
-  /** Opaque integrity-tracker state as of the end of this batch (design §3.7). */
-  readonly integrity?: JsonValue;
-}
-
-interface PersistState {
-  chain: Promise<void>;
-  /** The newest record to write, with the committed batch it covers. */
-  latest: { readonly record: CheckpointRecord; readonly batch: Batch | undefined } | undefined;
-  saved: CheckpointRecord | undefined;
-}
-
-/**
- * Retries of a failed checkpoint write. The store is local, so retries are cheap; the cap bounds
- * how long reading stays paused after the store recovers.
- */
-const CHECKPOINT_RETRY: BackoffOptions = { baseMs: 100, maxMs: 5_000 };
-
 /**
  * The CloudWatch Logs source: discovery, one poller per stream, the ack tracker and the
  * checkpoint store wired together. Batches go to the handler in read order per stream; the
  * checkpoint of a stream moves only when `ack` completes a contiguous prefix of its batches.
  */
-export class CloudWatchSource {
+export class CloudWatchSource implements BatchSource {
   private readonly options: CloudWatchSourceOptions;
   private readonly clock: Clock;
   private readonly logger: ComponentLogger;
   private readonly metrics: SourceMetrics;
   private readonly limiter: RateLimiter;
-  private readonly tracker: AckTracker;
+  private readonly tracker: AckTracker<BatchState>;
   private readonly store: CheckpointStore;
   private readonly checkpoints = new Map<string, CheckpointRecord>();
   private readonly pollers = new Map<string, StreamPoller>();
@@ -98,8 +72,7 @@ export class CloudWatchSource {
     string,
     { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
   >();
-  private readonly persistence = new Map<string, PersistState>();
-  private readonly pendingIntegrity = new Map<string, JsonValue>();
+  private readonly writer: CheckpointWriter;
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
   private onForgotten: StreamForgottenHandler | undefined;
@@ -119,8 +92,24 @@ export class CloudWatchSource {
         options.rateLimits,
         options.clock === undefined ? monotonicClock : options.clock,
       );
-    this.tracker = new AckTracker(options.backpressure);
+    this.tracker = new AckTracker<BatchState>(options.backpressure);
     this.store = options.checkpointStore;
+    this.writer = new CheckpointWriter({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      metrics: this.metrics,
+      ...(options.random === undefined ? {} : { random: options.random }),
+      onDurable: (key, record, committed) => {
+        this.checkpoints.set(key, record);
+        if (committed !== undefined) this.tracker.settle(committed);
+        this.metrics.checkpointCommitted({
+          logGroup: record.logGroup,
+          logStream: record.logStream,
+        });
+        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
+      },
+    });
   }
 
   /**
@@ -153,9 +142,8 @@ export class CloudWatchSource {
     this.initialRoundDone = true;
   }
 
-  /** The newest committed (or loaded) checkpoint of a stream, e.g. to seed the integrity tracker. */
-  checkpointOf(stream: StreamRef): CheckpointRecord | undefined {
-    return this.checkpoints.get(streamKey(stream));
+  committedState(stream: StreamRef): BatchState | undefined {
+    return this.checkpoints.get(streamKey(stream))?.transformState ?? undefined;
   }
 
   /** Retired streams whose read position is kept for their return. */
@@ -179,29 +167,18 @@ export class CloudWatchSource {
    * beyond this batch is durable (or at once if an earlier batch is still pending). A failed write
    * is counted and retried with backoff until it succeeds or `signal` aborts (then the promise
    * rejects); meanwhile the batches keep their in-flight capacity, so the stream stops reading.
+   * `state` is the consumer's state as of the end of this batch; the checkpoint gets the state
+   * of the newest committed batch that carried one.
    */
-  async ack(batch: Batch, extras: AckExtras = {}, signal?: AbortSignal): Promise<void> {
+  async ack(batch: Batch, state?: BatchState, signal?: AbortSignal): Promise<void> {
     const key = streamKey(batch.stream);
-    if (extras.integrity !== undefined) this.pendingIntegrity.set(batch.id, extras.integrity);
-    const committed = this.tracker.ack(batch);
+    const committed = this.tracker.ack(batch, state);
     this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
     if (committed === undefined) return;
-    // Integrity state of the newest batch in the committed prefix that supplied one.
-    let integrity: JsonValue | undefined;
-    let integritySeq = 0;
-    for (const [id, state] of this.pendingIntegrity) {
-      if (!id.startsWith(`${key}#`)) continue;
-      const seq = Number(id.slice(key.length + 1));
-      if (seq > committed.seq) continue;
-      if (seq > integritySeq) {
-        integrity = state;
-        integritySeq = seq;
-      }
-      this.pendingIntegrity.delete(id);
-    }
-    const previous = this.persistState(key).latest?.record ?? this.checkpoints.get(key);
+    const previous = this.writer.latest(key) ?? this.checkpoints.get(key);
     const record: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
+      ...this.store.scope,
       logGroup: committed.stream.logGroup,
       logStream: committed.stream.logStream,
       nextForwardToken: committed.resume.nextForwardToken,
@@ -211,10 +188,11 @@ export class CloudWatchSource {
       hashesAtLastTimestamp: committed.resume.hashesAtLastTimestamp,
       rebootCounter: committed.resume.rebootCounter,
       lastSequence: committed.resume.lastSequence,
-      integrity: integrity ?? previous?.integrity ?? null,
+      transformState:
+        this.tracker.committedState(committed.stream) ?? previous?.transformState ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
-    await this.persist(key, committed.stream, record, committed, signal);
+    await this.writer.write(key, committed.stream, record, committed, signal);
   }
 
   /** Resolves when every batch read so far is acknowledged and its checkpoint durable. */
@@ -224,7 +202,7 @@ export class CloudWatchSource {
 
   /** Resolves when every checkpoint write started so far has finished. */
   async flush(): Promise<void> {
-    await Promise.all([...this.persistence.values()].map((p) => p.chain));
+    await this.writer.flush();
   }
 
   /**
@@ -294,6 +272,7 @@ export class CloudWatchSource {
   private startCheckpoint(stream: StreamRef, startTime: number | undefined): CheckpointRecord {
     return {
       version: CHECKPOINT_VERSION,
+      ...this.store.scope,
       logGroup: stream.logGroup,
       logStream: stream.logStream,
       nextForwardToken: null,
@@ -303,7 +282,7 @@ export class CloudWatchSource {
       hashesAtLastTimestamp: [],
       rebootCounter: null,
       lastSequence: null,
-      integrity: null,
+      transformState: null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
   }
@@ -322,7 +301,7 @@ export class CloudWatchSource {
   ): Promise<void> {
     try {
       // Retried with backoff (logged and counted) until durable; only a stop ends it.
-      await this.persist(key, poller.stream, record, undefined, this.stopping.signal);
+      await this.writer.write(key, poller.stream, record, undefined, this.stopping.signal);
     } catch {
       return;
     }
@@ -401,7 +380,7 @@ export class CloudWatchSource {
       // position and will write it again with its next acknowledgement.
       if (this.pollers.has(key)) continue;
       this.checkpoints.delete(key);
-      this.persistence.delete(key);
+      this.writer.forget(key);
       this.onForgotten?.(stream);
       this.logger.info(
         { ...stream, lastWrite: record.updatedAt },
@@ -419,64 +398,5 @@ export class CloudWatchSource {
     let idle = 0;
     for (const poller of this.pollers.values()) if (poller.idle) idle += 1;
     this.metrics.streamStates(this.pollers.size - idle, idle);
-  }
-
-  private persistState(key: string): PersistState {
-    let state = this.persistence.get(key);
-    if (state === undefined) {
-      state = { chain: Promise.resolve(), latest: undefined, saved: undefined };
-      this.persistence.set(key, state);
-    }
-    return state;
-  }
-
-  /**
-   * Serialises writes per stream and coalesces them: an ack that lands while a write is running
-   * makes the next write carry the newest record, so checkpoints on disk only move forward. Only a
-   * durable write releases the committed batches' capacity to the pollers.
-   */
-  private persist(
-    key: string,
-    stream: StreamRef,
-    record: CheckpointRecord,
-    committed: Batch | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const state = this.persistState(key);
-    state.latest = { record, batch: committed };
-    const write = state.chain.then(async () => {
-      for (let attempt = 0; ; attempt += 1) {
-        const latest = state.latest;
-        if (latest === undefined || latest.record === state.saved) return;
-        try {
-          await this.store.save(latest.record);
-        } catch (error) {
-          this.metrics.checkpointFailed(stream);
-          const delayMs = backoffDelay(attempt, CHECKPOINT_RETRY, this.options.random);
-          const fields = { ...stream, err: String(error), attempt, retryInMs: delayMs };
-          const message =
-            'checkpoint write failed; the stream stops reading until a retry succeeds';
-          // One error per outage and stream; every attempt is counted in the metrics.
-          if (attempt === 0) this.logger.error(fields, message);
-          else this.logger.debug(fields, message);
-          await this.clock.sleep(delayMs, signal);
-          continue;
-        }
-        if (attempt > 0) {
-          this.logger.info(
-            { ...stream, failedAttempts: attempt },
-            'checkpoint write succeeded again',
-          );
-        }
-        state.saved = latest.record;
-        this.checkpoints.set(key, latest.record);
-        if (latest.batch !== undefined) this.tracker.settle(latest.batch);
-        this.metrics.checkpointCommitted(stream);
-        this.metrics.inFlight(this.tracker.inFlightBatches, this.tracker.inFlightEvents);
-        return;
-      }
-    });
-    state.chain = write.catch(() => {});
-    return write;
   }
 }

@@ -1,4 +1,4 @@
-import type { StreamRef } from '../pipeline/batch.js';
+import type { StreamRef } from '../util/identity.js';
 
 /** CloudWatch Logs operations the source calls; each has its own rate limit. */
 export type ApiOperation = 'DescribeLogGroups' | 'DescribeLogStreams' | 'GetLogEvents';

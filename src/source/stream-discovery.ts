@@ -1,4 +1,4 @@
-import { streamKey, type StreamRef } from '../pipeline/batch.js';
+import { streamKey, type StreamRef } from '../util/identity.js';
 import { retryingCall } from './api-call.js';
 import { type BackoffOptions } from '../util/backoff.js';
 import { classifyError } from './aws-errors.js';

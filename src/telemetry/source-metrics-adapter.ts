@@ -2,13 +2,9 @@
  * Implements the source's metric hooks (`SourceMetrics`) with the prom-client handles. Stream
  * names never become labels: per-stream values are folded into their log group (= cluster).
  */
-import type { StreamRef } from '../pipeline/batch.js';
+import { streamKey } from '../util/identity.js';
 import type { SourceMetrics } from '../source/source-metrics.js';
 import type { Metrics } from './metrics.js';
-
-function streamKey(stream: StreamRef): string {
-  return `${stream.logGroup}\u0000${stream.logStream}`;
-}
 
 /** `SourceMetrics` backed by {@link Metrics}; `now` is only used for checkpoint ages. */
 export function createSourceMetrics(metrics: Metrics, now: () => number = Date.now): SourceMetrics {

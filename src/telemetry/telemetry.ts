@@ -6,7 +6,8 @@
  * pipeline, sinks) into metrics.
  */
 import type { Config } from '../config/config.js';
-import { streamKey, type Batch } from '../pipeline/batch.js';
+import type { Batch } from '../source/batch.js';
+import { streamKey } from '../util/identity.js';
 import type { DispatchObserver } from '../pipeline/dispatcher.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 import type { TransformedBatch } from '../pipeline/transform-batch.js';

@@ -30,7 +30,8 @@
  */
 import type { CloudHsmUnmapped, OcsfEvent, OcsfUser } from './ocsf-event.js';
 import { withLabels } from './enrich.js';
-import type { HsmRecord, ParsedRecord } from './parse.js';
+import type { HsmRecord, ParsedRecord } from './parsed-record.js';
+import { hexCounter } from '../util/identity.js';
 
 /** Label marking an inferred `actor.user`. */
 export const ACTOR_INFERRED = 'actor:inferred';
@@ -78,10 +79,6 @@ interface StreamState {
   complete: boolean;
   /** Keyed by user name + type. */
   logins: Map<string, Login>;
-}
-
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
 }
 
 function parseHexOrThrow(text: string): bigint {
@@ -170,7 +167,7 @@ export class ActorInference {
     const unmapped: CloudHsmUnmapped = {
       ...event.unmapped.cloudhsm,
       actor_inference: state.complete ? 'single_active_login' : 'single_active_login_partial',
-      actor_login_sequence_no: hex(login.sequence),
+      actor_login_sequence_no: hexCounter(login.sequence),
     };
     if (login.session !== undefined) unmapped.actor_login_session_handle = login.session;
     out.unmapped = { ...event.unmapped, cloudhsm: unmapped };
@@ -223,11 +220,14 @@ export class ActorInference {
     const state = this.streams.get(streamKey);
     if (state === undefined) return undefined;
     return {
-      rebootCounter: hex(state.reboot),
-      lastSequence: hex(state.last),
+      rebootCounter: hexCounter(state.reboot),
+      lastSequence: hexCounter(state.last),
       complete: state.complete,
       logins: [...state.logins.values()].map((login) => {
-        const out: ActiveLoginState = { name: login.user.name, sequence: hex(login.sequence) };
+        const out: ActiveLoginState = {
+          name: login.user.name,
+          sequence: hexCounter(login.sequence),
+        };
         if (login.user.type_id !== undefined) out.typeId = login.user.type_id;
         if (login.user.type !== undefined) out.type = login.user.type;
         if (login.session !== undefined) out.session = login.session;

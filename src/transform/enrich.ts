@@ -33,11 +33,7 @@ import type {
   OcsfEvent,
   OcsfMetadata,
 } from './ocsf-event.js';
-import type {
-  ClusterMetadata,
-  HsmMetadata,
-  MetadataSnapshot,
-} from '../enrichment/cluster-metadata.js';
+import type { ClusterMetadata, HsmMetadata, MetadataSnapshot } from './cluster-metadata.js';
 import { join } from '../util/flat-string.js';
 
 /** Marker label: nothing known about the event's cluster/HSM. */

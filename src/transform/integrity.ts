@@ -22,7 +22,6 @@
  * retained record is not 0x0 only means retention expired or the forwarder started late (§13.2),
  * and an alert for every stream at every fresh start would teach SOCs to ignore these findings.
  */
-import { createHash } from 'node:crypto';
 
 import { SEVERITY_CAPTIONS } from './mapping-table.js';
 import {
@@ -37,8 +36,9 @@ import {
 import type { NormalizeContext } from './normalize.js';
 import type { CloudHsmUnmapped, OcsfEvent, OcsfResource } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
-import type { ParsedRecord } from './parse.js';
+import type { ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
+import { hexCounter, messageHash, OCSF_VERSION } from '../util/identity.js';
 
 /** Kinds of integrity findings. */
 export type IntegrityFindingKind =
@@ -95,13 +95,8 @@ export function streamKeyOf(record: Pick<SourceRecord, 'logGroup' | 'logStream'>
   return `${record.logGroup}:${record.logStream}`;
 }
 
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
-}
-
-function messageHash(message: string): string {
-  return createHash('sha256').update(message).digest('hex').slice(0, 16);
-}
+/** Length of the window's message hashes; persisted in checkpoints, so it must not change. */
+const WINDOW_HASH_CHARS = 16;
 
 /** Tracks `(stream) → {rebootCounter, lastSequence}` and reports integrity findings. */
 export class IntegrityTracker {
@@ -122,16 +117,20 @@ export class IntegrityTracker {
     const reboot = parsed.rebootCounter?.value;
     if (seq === undefined || reboot === undefined) return [];
     const streamKey = streamKeyOf(record);
-    const base: FindingBase = { streamKey, rebootCounter: hex(reboot), sequence: hex(seq) };
+    const base: FindingBase = {
+      streamKey,
+      rebootCounter: hexCounter(reboot),
+      sequence: hexCounter(seq),
+    };
     const state = this.streams.get(streamKey);
-    const hash = messageHash(record.message);
+    const hash = messageHash(record.message, WINDOW_HASH_CHARS);
     if (state === undefined) {
       this.streams.set(streamKey, { reboot, last: seq, recent: new Map([[seq, hash]]) });
       return [];
     }
     const previous = {
-      previousRebootCounter: hex(state.reboot),
-      previousSequence: hex(state.last),
+      previousRebootCounter: hexCounter(state.reboot),
+      previousSequence: hexCounter(state.last),
     };
     if (reboot > state.reboot) {
       state.reboot = reboot;
@@ -155,7 +154,7 @@ export class IntegrityTracker {
         findings.push({
           ...base,
           kind: 'gap',
-          expected: hex(state.last + 1n),
+          expected: hexCounter(state.last + 1n),
           missing: String(seq - state.last - 1n),
         });
       }
@@ -194,9 +193,9 @@ export class IntegrityTracker {
     const state = this.streams.get(streamKey);
     if (state === undefined) return undefined;
     return {
-      rebootCounter: hex(state.reboot),
-      lastSequence: hex(state.last),
-      recent: [...state.recent].map(([seq, hash]): [string, string] => [hex(seq), hash]),
+      rebootCounter: hexCounter(state.reboot),
+      lastSequence: hexCounter(state.last),
+      recent: [...state.recent].map(([seq, hash]): [string, string] => [hexCounter(seq), hash]),
     };
   }
 
@@ -327,7 +326,7 @@ export function findingToEvent(
     status: 'New',
     message: text,
     metadata: {
-      version: '1.1.0',
+      version: OCSF_VERSION,
       product: {
         name: 'CloudHSM',
         vendor_name: 'AWS',

@@ -44,10 +44,11 @@ import type {
   NameCode,
   ParsedRecord,
   UnparseableRecord,
-} from './parse.js';
+} from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { flat, internFlat, join } from '../util/flat-string.js';
 import { numberText } from '../util/number-text.js';
+import { OCSF_VERSION } from '../util/identity.js';
 
 export type { OcsfEvent } from './ocsf-event.js';
 
@@ -57,7 +58,6 @@ export interface NormalizeContext {
   accountId?: string;
 }
 
-const OCSF_VERSION = '1.1.0';
 const PRODUCT_NAME = 'CloudHSM';
 const LOG_PROVIDER = 'AWS CloudHSM';
 const MAX_MESSAGE = 1024;

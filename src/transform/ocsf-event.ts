@@ -2,6 +2,7 @@
  * The subset of OCSF 1.1.0 this forwarder emits (Authentication 3002, Account Change 3001,
  * Entity Management 3004, Detection Finding 2004), typed for the attributes actually used.
  */
+import type { OCSF_VERSION } from '../util/identity.js';
 
 /** `metadata.product`. */
 export interface OcsfProduct {
@@ -12,7 +13,7 @@ export interface OcsfProduct {
 
 /** `metadata`. */
 export interface OcsfMetadata {
-  version: '1.1.0';
+  version: typeof OCSF_VERSION;
   product: OcsfProduct;
   profiles: readonly string[];
   uid: string;

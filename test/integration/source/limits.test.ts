@@ -15,6 +15,7 @@ import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
 import { RecordingMetrics } from '../../unit/source/support/recording-metrics.js';
 import { client, uniquePrefix, waitFor, Writer } from './support/aws.js';
 import { MemorySink } from './support/memory-sink.js';
+import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -66,7 +67,7 @@ describe('rate limits and failures against the emulator', () => {
     const port = new CountingPort(new SdkCloudWatchPort(cwl));
     const source = new CloudWatchSource({
       port,
-      checkpointStore: new FileCheckpointStore({ dir: await checkpointDir() }),
+      checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir: await checkpointDir() }),
       discovery: { logGroupPrefixes: [prefix], intervalMs: 60_000 },
       polling: { minIdleMs: 1000, maxIdleMs: 5000 },
       rateLimits: { GetLogEvents: { ratePerSecond: 5 } },
@@ -132,7 +133,7 @@ describe('rate limits and failures against the emulator', () => {
     const metrics = new RecordingMetrics();
     const source = new CloudWatchSource({
       port: new SdkCloudWatchPort(cwl),
-      checkpointStore: new FileCheckpointStore({ dir: await checkpointDir() }),
+      checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir: await checkpointDir() }),
       metrics,
       discovery: { logGroupPrefixes: [prefix], intervalMs: 1000 },
       polling: { minIdleMs: 50, maxIdleMs: 200, pageLimit: 7 },

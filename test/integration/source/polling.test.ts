@@ -13,6 +13,7 @@ import {
 import { RecordingMetrics } from '../../unit/source/support/recording-metrics.js';
 import { client, uniquePrefix, waitFor, Writer } from './support/aws.js';
 import { MemorySink } from './support/memory-sink.js';
+import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
 const cwl = client();
 const dirs: string[] = [];
@@ -34,7 +35,7 @@ function sourceFor(
 ): CloudWatchSource {
   return new CloudWatchSource({
     port: new SdkCloudWatchPort(cwl),
-    checkpointStore: new FileCheckpointStore({ dir }),
+    checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
     discovery: { logGroupPrefixes: [prefix], intervalMs: 1000 },
     polling: { minIdleMs: 50, maxIdleMs: 300, pageLimit: 25 },
     rateLimits: { GetLogEvents: { ratePerSecond: 50 }, DescribeLogStreams: { ratePerSecond: 20 } },
@@ -97,7 +98,7 @@ describe('CloudWatchSource against the emulator', () => {
     await first.whenAllAcked();
     await first.flush();
 
-    const store = new FileCheckpointStore({ dir });
+    const store = new FileCheckpointStore({ scope: TEST_SCOPE, dir });
     const saved = await store.load({ logGroup: group, logStream: 'hsm-00f1' });
     assert.ok(saved !== undefined);
     assert.equal(saved.lastSequence, '0x1d');

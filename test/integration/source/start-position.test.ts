@@ -7,10 +7,11 @@ import { after, describe, it } from 'node:test';
 import { FileCheckpointStore } from '../../../src/checkpoint/file-store.js';
 import { SdkCloudWatchPort } from '../../../src/source/cloudwatch-port.js';
 import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
-import type { StartPosition } from '../../../src/source/stream-poller.js';
+import type { StartPosition } from '../../../src/source/read-position.js';
 import { RecordingMetrics } from '../../unit/source/support/recording-metrics.js';
 import { client, uniquePrefix, waitFor, Writer } from './support/aws.js';
 import { MemorySink } from './support/memory-sink.js';
+import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
 // A "restart" here is a new CloudWatchSource on the same checkpoint directory: all it knows of
 // the previous run is what that run wrote to disk, exactly as for a restarted process.
@@ -38,7 +39,7 @@ async function startRun(prefix: string, dir: string, startPosition: StartPositio
   const metrics = new RecordingMetrics();
   const source = new CloudWatchSource({
     port: new SdkCloudWatchPort(cwl),
-    checkpointStore: new FileCheckpointStore({ dir }),
+    checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
     metrics,
     startPosition,
     discovery: { logGroupPrefixes: [prefix], intervalMs: 300 },

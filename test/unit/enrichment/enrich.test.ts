@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { emptySnapshot } from '../../../src/enrichment/cluster-metadata.js';
+import { emptySnapshot } from '../../../src/transform/cluster-metadata.js';
 import {
   ENRICHMENT_NONE,
   ENRICHMENT_PARTIAL,

@@ -3,7 +3,7 @@ import type {
   ClusterMetadata,
   HsmMetadata,
   MetadataSnapshot,
-} from '../../../src/enrichment/cluster-metadata.js';
+} from '../../../src/transform/cluster-metadata.js';
 import { toOcsfEvent } from '../../../src/transform/normalize.js';
 import type { OcsfEvent } from '../../../src/transform/ocsf-event.js';
 import type { SourceRecord } from '../../../src/transform/source-record.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { Batch } from '../../../src/pipeline/batch.js';
+import type { Batch } from '../../../src/source/batch.js';
 import { transformBatch } from '../../../src/pipeline/transform-batch.js';
 import { ACTOR_INFERRED, ActorInference } from '../../../src/transform/actor-inference.js';
 import { labelsOf } from '../../../src/transform/enrich.js';

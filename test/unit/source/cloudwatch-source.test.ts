@@ -6,7 +6,8 @@ import {
   type CheckpointRecord,
   type CheckpointStore,
 } from '../../../src/checkpoint/checkpoint-store.js';
-import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+import type { Batch } from '../../../src/source/batch.js';
+import { streamKey, type StreamRef } from '../../../src/util/identity.js';
 import {
   CloudWatchSource,
   type CloudWatchSourceOptions,
@@ -15,8 +16,11 @@ import { ForwarderError } from '../../../src/util/errors.js';
 import { FakeClock } from './support/fake-clock.js';
 import { event, FakeCloudWatch, hsmRecord } from './support/fake-port.js';
 import { RecordingMetrics } from './support/recording-metrics.js';
+import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
+import type { StreamIntegrityState } from '../../../src/transform/integrity.js';
 
 class MemoryStore implements CheckpointStore {
+  readonly scope = TEST_SCOPE;
   readonly records = new Map<string, CheckpointRecord>();
   saves = 0;
   /** Saves that fail before the store works again. */
@@ -80,6 +84,11 @@ function makeSource(
   });
 }
 
+/** A distinguishable integrity state per batch. */
+function integrityAt(n: number): StreamIntegrityState {
+  return { rebootCounter: '0x1', lastSequence: `0x${n}`, recent: [] };
+}
+
 describe('CloudWatchSource', () => {
   it('commits a checkpoint only when the contiguous prefix is acknowledged, and resumes from it', async () => {
     const clock = new FakeClock(T0 + 10_000);
@@ -94,15 +103,17 @@ describe('CloudWatchSource', () => {
     await clock.advance(0);
     assert.equal(batches.length, 3);
     const [b1, b2, b3] = batches as [Batch, Batch, Batch];
-    await source.ack(b3, { integrity: { at: 3 } });
-    await source.ack(b2, { integrity: { at: 2 } });
+    await source.ack(b3, { integrity: integrityAt(3) });
+    await source.ack(b2, { integrity: integrityAt(2) });
     // Still the start checkpoint written before the first read: no token, nothing delivered.
     assert.equal(store.records.get(streamKey(b1.stream))?.nextForwardToken, null);
     await source.ack(b1);
     const saved = store.records.get(streamKey(b1.stream));
     assert.equal(saved?.nextForwardToken, 't/6');
     assert.equal(saved?.lastSequence, '0x5');
-    assert.deepEqual(saved?.integrity, { at: 3 });
+    // The state travels with its batch: the commit of 1..3 carries batch 3's, acked first.
+    assert.deepEqual(saved?.transformState, { integrity: integrityAt(3) });
+    assert.deepEqual([saved?.accountId, saved?.region], [TEST_SCOPE.accountId, TEST_SCOPE.region]);
     await source.stop();
 
     // a new instance continues from the checkpoint: only new records are read
@@ -132,6 +143,7 @@ describe('CloudWatchSource', () => {
     // The stream's start is already durable (a new stream would first write it, and wait).
     const start: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
+      ...TEST_SCOPE,
       logGroup: G,
       logStream: 'hsm-1',
       nextForwardToken: null,
@@ -141,7 +153,7 @@ describe('CloudWatchSource', () => {
       hashesAtLastTimestamp: [],
       rebootCounter: null,
       lastSequence: null,
-      integrity: null,
+      transformState: null,
       updatedAt: new Date(T0).toISOString(),
     };
     store.records.set(streamKey(start), start);
@@ -306,6 +318,7 @@ describe('CloudWatchSource', () => {
     // A checkpoint of a stream that was gone before this process started.
     const gone: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
+      ...TEST_SCOPE,
       logGroup: G,
       logStream: 'hsm-gone',
       nextForwardToken: 'f/1',
@@ -315,7 +328,7 @@ describe('CloudWatchSource', () => {
       hashesAtLastTimestamp: [],
       rebootCounter: '0x1',
       lastSequence: '0x0',
-      integrity: null,
+      transformState: null,
       updatedAt: new Date(T0 - 100_000).toISOString(),
     };
     store.records.set(streamKey(gone), gone);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { StreamRef } from '../../../src/pipeline/batch.js';
+import type { StreamRef } from '../../../src/util/identity.js';
 import { noopLogger } from '../../../src/util/logger.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
 import { StreamDiscovery } from '../../../src/source/stream-discovery.js';

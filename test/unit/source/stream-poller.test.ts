@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import type { CheckpointRecord } from '../../../src/checkpoint/checkpoint-store.js';
-import { AckTracker } from '../../../src/pipeline/ack-tracker.js';
-import type { Batch, StreamRef } from '../../../src/pipeline/batch.js';
-import { messageHash } from '../../../src/pipeline/batch.js';
+import {
+  CHECKPOINT_VERSION,
+  type CheckpointRecord,
+} from '../../../src/checkpoint/checkpoint-store.js';
+import { AckTracker } from '../../../src/source/ack-tracker.js';
+import type { Batch } from '../../../src/source/batch.js';
+import type { StreamRef } from '../../../src/util/identity.js';
+import { messageHash } from '../../../src/util/identity.js';
 import { noopLogger } from '../../../src/util/logger.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
-import {
-  initialPollerState,
-  parseStartPosition,
-  StreamPoller,
-  type PollerOptions,
-} from '../../../src/source/stream-poller.js';
+import { initialPollerState, parseStartPosition } from '../../../src/source/read-position.js';
+import { StreamPoller, type PollerOptions } from '../../../src/source/stream-poller.js';
 import { FakeClock } from './support/fake-clock.js';
 import { awsError, event, FakeCloudWatch, hsmRecord } from './support/fake-port.js';
 import { RecordingMetrics } from './support/recording-metrics.js';
+import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
 const S: StreamRef = { logGroup: '/aws/cloudhsm/cluster-x', logStream: 'hsm-1' };
 
@@ -171,7 +172,8 @@ describe('StreamPoller', () => {
     const certRecord = JSON.stringify({ object_handle: 1, op_code: 1, response: 0 });
     const h = harness({
       checkpoint: {
-        version: 1,
+        version: CHECKPOINT_VERSION,
+        ...TEST_SCOPE,
         ...S,
         nextForwardToken: 'f/garbage',
         tokenStartTime: null,
@@ -180,7 +182,7 @@ describe('StreamPoller', () => {
         hashesAtLastTimestamp: [messageHash(hsmRecord(1)), messageHash(certRecord)],
         rebootCounter: '0x107',
         lastSequence: '0x2',
-        integrity: null,
+        transformState: null,
         updatedAt: new Date(T0).toISOString(),
       },
     });
@@ -225,7 +227,8 @@ describe('StreamPoller', () => {
 
   it('starts a stream with a start checkpoint (no token) at its start time, whatever is configured now', async () => {
     const start = (tokenStartTime: number | null): CheckpointRecord => ({
-      version: 1,
+      version: CHECKPOINT_VERSION,
+      ...TEST_SCOPE,
       ...S,
       nextForwardToken: null,
       tokenStartTime,
@@ -234,7 +237,7 @@ describe('StreamPoller', () => {
       hashesAtLastTimestamp: [],
       rebootCounter: null,
       lastSequence: null,
-      integrity: null,
+      transformState: null,
       updatedAt: new Date(T0).toISOString(),
     });
     assert.deepEqual(

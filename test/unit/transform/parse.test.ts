@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { toOcsfEvent } from '../../../src/transform/normalize.js';
 import { parseRecord } from '../../../src/transform/parse.js';
-import type { HsmRecord, ParsedRecord } from '../../../src/transform/parse.js';
+import type { HsmRecord, ParsedRecord } from '../../../src/transform/parsed-record.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
 import { CONTEXT, hsmRecord, readSample, textRecord } from './fixtures.js';
 

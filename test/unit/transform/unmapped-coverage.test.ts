@@ -13,7 +13,11 @@ import fc from 'fast-check';
 import { normalize } from '../../../src/transform/normalize.js';
 import type { OcsfEvent } from '../../../src/transform/normalize.js';
 import { parseRecord } from '../../../src/transform/parse.js';
-import type { CertStoreRecord, HsmRecord, ParsedRecord } from '../../../src/transform/parse.js';
+import type {
+  CertStoreRecord,
+  HsmRecord,
+  ParsedRecord,
+} from '../../../src/transform/parsed-record.js';
 import type { SourceRecord } from '../../../src/transform/source-record.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
 import { CLUSTER_STREAM, CONTEXT, hsmRecord, sampleNames, sampleRecord } from './fixtures.js';

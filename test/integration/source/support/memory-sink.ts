@@ -1,4 +1,4 @@
-import type { Batch } from '../../../../src/pipeline/batch.js';
+import type { Batch } from '../../../../src/source/batch.js';
 import type { CloudWatchSource } from '../../../../src/source/cloudwatch-source.js';
 import { Writer } from './aws.js';
 

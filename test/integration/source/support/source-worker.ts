@@ -6,10 +6,11 @@
 import { open } from 'node:fs/promises';
 
 import { FileCheckpointStore } from '../../../../src/checkpoint/file-store.js';
-import type { Batch } from '../../../../src/pipeline/batch.js';
+import type { Batch } from '../../../../src/source/batch.js';
 import { SdkCloudWatchPort } from '../../../../src/source/cloudwatch-port.js';
 import { CloudWatchSource } from '../../../../src/source/cloudwatch-source.js';
 import { client } from './aws.js';
+import { TEST_SCOPE } from '../../../helpers/checkpoint-scope.js';
 
 const [prefix, dir, output] = process.argv.slice(2);
 if (prefix === undefined || dir === undefined || output === undefined) {
@@ -38,7 +39,7 @@ function append(text: string): Promise<void> {
 const cwl = client();
 const source = new CloudWatchSource({
   port: new SdkCloudWatchPort(cwl),
-  checkpointStore: new FileCheckpointStore({ dir }),
+  checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
   discovery: { logGroupPrefixes: [prefix], intervalMs: 500 },
   polling: { minIdleMs: 30, maxIdleMs: 150, pageLimit: 9 },
   rateLimits: { GetLogEvents: { ratePerSecond: 100 }, DescribeLogStreams: { ratePerSecond: 20 } },

@@ -1,10 +1,14 @@
 // Child process for the crash-safety test: rewrites checkpoints as fast as it can until killed.
 import { FileCheckpointStore } from '../../../../src/checkpoint/file-store.js';
-import type { CheckpointRecord } from '../../../../src/checkpoint/checkpoint-store.js';
+import {
+  CHECKPOINT_VERSION,
+  type CheckpointRecord,
+} from '../../../../src/checkpoint/checkpoint-store.js';
+import { TEST_SCOPE } from '../../../helpers/checkpoint-scope.js';
 
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: write-loop.ts <dir>');
-const store = new FileCheckpointStore({ dir });
+const store = new FileCheckpointStore({ scope: TEST_SCOPE, dir });
 await store.open();
 const streams = ['hsm-aaaaaaa', 'hsm-bbbbbbb', 'cluster-xyz'].map((logStream) => ({
   logGroup: '/aws/cloudhsm/cluster-crash',
@@ -20,7 +24,8 @@ for (;;) {
   for (const stream of streams) {
     const ts = (start[stream.logStream] ?? 0) + n;
     const record: CheckpointRecord = {
-      version: 1,
+      version: CHECKPOINT_VERSION,
+      ...TEST_SCOPE,
       ...stream,
       nextForwardToken: `f/${String(ts).padStart(56, '0')}`,
       tokenStartTime: null,
@@ -30,7 +35,9 @@ for (;;) {
       hashesAtLastTimestamp: Array.from({ length: 200 }, (_, i) => `${ts}-${i}`.padEnd(32, 'x')),
       rebootCounter: '0x107',
       lastSequence: `0x${ts.toString(16)}`,
-      integrity: { n: ts },
+      transformState: {
+        integrity: { rebootCounter: '0x107', lastSequence: `0x${ts.toString(16)}`, recent: [] },
+      },
       updatedAt: new Date().toISOString(),
     };
     await store.save(record);

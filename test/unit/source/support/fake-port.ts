@@ -7,7 +7,7 @@ import type {
   GetLogEventsInput,
   GetLogEventsOutput,
 } from '../../../../src/source/cloudwatch-port.js';
-import type { RawEvent } from '../../../../src/pipeline/batch.js';
+import type { RawEvent } from '../../../../src/source/batch.js';
 
 export function awsError(name: string, status = 400): Error {
   const error = new Error(`${name}: scripted`) as Error & { $metadata: object };

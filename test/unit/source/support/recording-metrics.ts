@@ -1,4 +1,4 @@
-import type { StreamRef } from '../../../../src/pipeline/batch.js';
+import type { StreamRef } from '../../../../src/util/identity.js';
 import type {
   ApiOperation,
   ApiOutcome,

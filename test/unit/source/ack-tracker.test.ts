@@ -3,8 +3,9 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { AckTracker, PAGE_BYTES, batchBytes } from '../../../src/pipeline/ack-tracker.js';
-import { streamKey, type Batch, type StreamRef } from '../../../src/pipeline/batch.js';
+import { AckTracker, PAGE_BYTES, batchBytes } from '../../../src/source/ack-tracker.js';
+import type { Batch } from '../../../src/source/batch.js';
+import { streamKey, type StreamRef } from '../../../src/util/identity.js';
 
 const A: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-a' };
 const B: StreamRef = { logGroup: '/aws/cloudhsm/cluster-a', logStream: 'hsm-b' };
@@ -34,7 +35,7 @@ function batch(stream: StreamRef, seq: number, events = 1): Batch {
   };
 }
 
-async function read(tracker: AckTracker, b: Batch): Promise<Batch> {
+async function read<S>(tracker: AckTracker<S>, b: Batch): Promise<Batch> {
   const reservation = await tracker.reserve(b.stream, 10);
   reservation.register(b);
   return b;
@@ -50,6 +51,23 @@ function ackDurably(tracker: AckTracker, b: Batch): Batch | undefined {
 }
 
 describe('AckTracker', () => {
+  it('reports the state carried by the newest committed batch, never one beyond the prefix', async () => {
+    const tracker = new AckTracker<string>({ maxInFlightBatchesPerStream: 10 });
+    const [b1, b2, b3] = [
+      await read(tracker, batch(A, 1)),
+      await read(tracker, batch(A, 2)),
+      await read(tracker, batch(A, 3)),
+    ];
+    assert.equal(tracker.ack(b3, 'after 3'), undefined);
+    assert.equal(tracker.committedState(A), undefined, 'batch 3 is not committed yet');
+    assert.equal(tracker.ack(b1, 'after 1')?.id, b1.id);
+    assert.equal(tracker.committedState(A), 'after 1');
+    // Batch 2 carries no state: the commit of 1..3 reports batch 3's.
+    assert.equal(tracker.ack(b2)?.id, b3.id);
+    assert.equal(tracker.committedState(A), 'after 3');
+    assert.equal(tracker.committedState(B), undefined);
+  });
+
   it('commits only over the contiguous prefix of acknowledged batches', async () => {
     const tracker = new AckTracker({ maxInFlightBatchesPerStream: 10 });
     const [b1, b2, b3, b4] = [

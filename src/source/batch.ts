@@ -1,10 +1,4 @@
-import { createHash } from 'node:crypto';
-
-/** One CloudWatch Logs stream: the unit of ordering, checkpointing and polling. */
-export interface StreamRef {
-  readonly logGroup: string;
-  readonly logStream: string;
-}
+import { hexCounter, type StreamRef } from '../util/identity.js';
 
 /** An event as GetLogEvents returns it (no event id: identity comes from the message). */
 export interface RawEvent {
@@ -59,16 +53,6 @@ export interface Batch {
   readonly resume: ResumePosition;
 }
 
-/** Stable map key for a stream (JSON, so no separator character can make two streams collide). */
-export function streamKey(stream: StreamRef): string {
-  return JSON.stringify([stream.logGroup, stream.logStream]);
-}
-
-/** Short content hash of a message, used to skip re-read records at the resume timestamp. */
-export function messageHash(message: string): string {
-  return createHash('sha256').update(message, 'utf8').digest('hex').slice(0, 32);
-}
-
 const SEQUENCE_RE = /^[ \t]*Sequence No[ \t]*:[ \t]*(0x[0-9a-fA-F]+)/m;
 const REBOOT_RE = /^[ \t]*Reboot counter[ \t]*:[ \t]*(0x[0-9a-fA-F]+)/m;
 
@@ -83,9 +67,5 @@ export function extractSequence(
   const seq = SEQUENCE_RE.exec(message)?.[1];
   const reboot = REBOOT_RE.exec(message)?.[1];
   if (seq === undefined || reboot === undefined) return undefined;
-  return { rebootCounter: normaliseHex(reboot), sequence: normaliseHex(seq) };
-}
-
-function normaliseHex(value: string): string {
-  return `0x${BigInt(value).toString(16)}`;
+  return { rebootCounter: hexCounter(reboot), sequence: hexCounter(seq) };
 }

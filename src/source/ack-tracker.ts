@@ -1,5 +1,6 @@
 import { abortError } from '../util/clock.js';
-import { streamKey, type Batch, type StreamRef } from './batch.js';
+import type { Batch } from './batch.js';
+import { streamKey, type StreamRef } from '../util/identity.js';
 
 /** Limits on data read but not yet acknowledged (design §2 "Backpressure"). */
 export interface AckTrackerOptions {
@@ -38,14 +39,16 @@ export interface Reservation {
   release(): void;
 }
 
-interface Entry {
+interface Entry<S> {
   readonly batch: Batch;
   readonly bytes: number;
   acked: boolean;
+  /** What the consumer attached to its acknowledgement (its state as of this batch). */
+  state: S | undefined;
 }
 
-interface StreamState {
-  readonly entries: Entry[];
+interface StreamState<S> {
+  readonly entries: Entry<S>[];
   reserved: number;
   /** Events of its in-flight batches and reservations. */
   events: number;
@@ -53,6 +56,8 @@ interface StreamState {
   bytes: number;
   /** Leading entries already returned by `ack` as committed, held until `settle`. */
   committed: number;
+  /** The newest state attached to a committed batch (see {@link AckTracker.committedState}). */
+  committedState: S | undefined;
 }
 
 interface Waiter {
@@ -73,13 +78,17 @@ interface Waiter {
  * memory. A committed batch keeps its capacity until {@link AckTracker.settle} says its checkpoint
  * is durable: a failing checkpoint store stops reads the same way, instead of piling up data that
  * a restart would read again.
+ *
+ * Each acknowledgement may carry the consumer's state as of its batch (`S`, like the payload of
+ * Vector's `OrderedFinalizer<T>`); the state of the newest committed batch that carried one is
+ * what goes into the checkpoint, so it always matches the committed position.
  */
-export class AckTracker {
+export class AckTracker<S = unknown> {
   readonly maxInFlightBatchesPerStream: number;
   readonly maxInFlightBatches: number;
   readonly maxInFlightEvents: number;
   readonly maxInFlightBytes: number;
-  private readonly streams = new Map<string, StreamState>();
+  private readonly streams = new Map<string, StreamState<S>>();
   private readonly waiters: Waiter[] = [];
   private events = 0;
   private bytes = 0;
@@ -155,19 +164,31 @@ export class AckTracker {
    * Marks a batch acknowledged. Returns the newest batch of the contiguous acknowledged prefix
    * (its `resume` is the checkpoint to persist) when the prefix grew, otherwise undefined
    * (an earlier batch is still pending, or the batch is unknown / already acknowledged). The
-   * committed batches stay in flight until {@link settle}.
+   * committed batches stay in flight until {@link settle}. `consumerState` is the consumer's
+   * state as of this batch, reported by {@link committedState} once the batch is committed.
    */
-  ack(batch: Batch): Batch | undefined {
+  ack(batch: Batch, consumerState?: S): Batch | undefined {
     const state = this.streams.get(streamKey(batch.stream));
     const entry = state?.entries.find((e) => e.batch.id === batch.id);
     if (state === undefined || entry === undefined || entry.acked) return undefined;
     entry.acked = true;
+    entry.state = consumerState;
     let committed: Batch | undefined;
     while (state.entries[state.committed]?.acked === true) {
-      committed = (state.entries[state.committed] as Entry).batch;
+      const next = state.entries[state.committed] as Entry<S>;
+      committed = next.batch;
+      if (next.state !== undefined) state.committedState = next.state;
       state.committed += 1;
     }
     return committed;
+  }
+
+  /**
+   * The state attached to the newest committed batch of the stream that carried one, until its
+   * batches are all settled; undefined if none did.
+   */
+  committedState(stream: StreamRef): S | undefined {
+    return this.streams.get(streamKey(stream))?.committedState;
   }
 
   /**
@@ -179,8 +200,8 @@ export class AckTracker {
     const state = this.streams.get(key);
     if (state === undefined) return;
     let released = false;
-    while (state.committed > 0 && (state.entries[0] as Entry).batch.seq <= batch.seq) {
-      const done = state.entries.shift() as Entry;
+    while (state.committed > 0 && (state.entries[0] as Entry<S>).batch.seq <= batch.seq) {
+      const done = state.entries.shift() as Entry<S>;
       state.committed -= 1;
       this.events -= done.batch.events.length;
       this.bytes -= done.bytes;
@@ -224,16 +245,23 @@ export class AckTracker {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private streamState(key: string): StreamState {
+  private streamState(key: string): StreamState<S> {
     let state = this.streams.get(key);
     if (state === undefined) {
-      state = { entries: [], reserved: 0, events: 0, bytes: 0, committed: 0 };
+      state = {
+        entries: [],
+        reserved: 0,
+        events: 0,
+        bytes: 0,
+        committed: 0,
+        committedState: undefined,
+      };
       this.streams.set(key, state);
     }
     return state;
   }
 
-  private cleanupStream(key: string, state: StreamState): void {
+  private cleanupStream(key: string, state: StreamState<S>): void {
     if (state.entries.length === 0 && state.reserved === 0) this.streams.delete(key);
     if (this.batches === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
@@ -268,7 +296,7 @@ export class AckTracker {
         close();
         this.streams.set(key, state);
         const size = batchBytes(batch);
-        state.entries.push({ batch, bytes: size, acked: false });
+        state.entries.push({ batch, bytes: size, acked: false, state: undefined });
         state.events += batch.events.length;
         state.bytes += size;
         this.events += batch.events.length;

@@ -1,0 +1,39 @@
+/**
+ * The identities every layer shares, defined once so they cannot drift apart: how a stream is
+ * named and keyed, how a message is hashed, how a CloudHSM counter is written, and which OCSF
+ * version the events follow. The checkpoint, the source, the transforms and the sinks all depend
+ * on these; they live in util/ because util/ is the one folder all of them may import.
+ */
+import { createHash } from 'node:crypto';
+
+/** The OCSF schema version every event (and the OpenSearch template) declares. */
+export const OCSF_VERSION = '1.1.0';
+
+/** One CloudWatch Logs stream: the unit of ordering, checkpointing and polling. */
+export interface StreamRef {
+  readonly logGroup: string;
+  readonly logStream: string;
+}
+
+/** Stable map key for a stream (JSON, so no separator character can make two streams collide). */
+export function streamKey(stream: StreamRef): string {
+  return JSON.stringify([stream.logGroup, stream.logStream]);
+}
+
+/**
+ * Short SHA-256 content hash of a message (lower-case hex, `hexChars` long). The length is part
+ * of persisted state (checkpoints hold these hashes), so each user keeps the length it shipped
+ * with: 32 for resume positions, 16 for the integrity tracker's window.
+ */
+export function messageHash(message: string, hexChars = 32): string {
+  return createHash('sha256').update(message, 'utf8').digest('hex').slice(0, hexChars);
+}
+
+/**
+ * A CloudHSM counter (sequence number, reboot counter, session handle) as `0x` + lower-case hex
+ * without leading zeros: the form events and checkpoints carry. Accepts a number, a bigint or any
+ * text BigInt reads (`0x001F`).
+ */
+export function hexCounter(value: bigint | number | string): string {
+  return `0x${BigInt(value).toString(16)}`;
+}
