@@ -17,8 +17,9 @@ import { createInterface } from 'node:readline';
 
 import { environmentRegion } from '../config/environment.js';
 import { findingToEvent, IntegrityTracker } from '../transform/integrity.js';
-import { clusterIdOf, eventTime, normalize } from '../transform/normalize.js';
-import type { NormalizeContext } from '../transform/normalize.js';
+import { normalize } from '../transform/normalize.js';
+import { clusterIdOf, eventTime } from '../transform/ocsf-builders.js';
+import type { NormalizeContext } from '../transform/ocsf-builders.js';
 import { parseRecord } from '../transform/parse.js';
 import type { ParsedRecord } from '../transform/parsed-record.js';
 import type { SourceRecord } from '../transform/source-record.js';

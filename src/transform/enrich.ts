@@ -25,7 +25,7 @@
  *   listed, or an HSM whose cluster was forgotten).
  * - nothing: fully enriched.
  */
-import { clusterIdOf } from './normalize.js';
+import { clusterIdOf } from './ocsf-builders.js';
 import type {
   CloudHsmUnmapped,
   OcsfCloud,

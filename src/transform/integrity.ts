@@ -32,8 +32,8 @@ import {
   eventUid,
   isHsmStream,
   reorder,
-} from './normalize.js';
-import type { NormalizeContext } from './normalize.js';
+} from './ocsf-builders.js';
+import type { NormalizeContext } from './ocsf-builders.js';
 import type { CloudHsmUnmapped, OcsfEvent, OcsfResource } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
 import type { ParsedRecord } from './parsed-record.js';

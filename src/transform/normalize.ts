@@ -10,58 +10,47 @@
  *   one stable type per key.
  * - `entity.data` carries handles as strings: hsm2m handles can exceed 2^53.
  */
-import { createHash } from 'node:crypto';
 
 import {
-  ACTIVITY_CAPTIONS,
-  CERT_STORE_MAPPINGS,
-  CLASS_INFO,
-  DEFAULT_CERT_STORE_MAPPING,
   DEFAULT_OPCODE_MAPPING,
   FAILURE_SEVERITY_ID,
   OPCODE_MAPPINGS,
-  SEVERITY_CAPTIONS,
   STATUS_CAPTIONS,
-  UNPARSEABLE_SEVERITY_ID,
   USER_TYPES,
 } from './mapping-table.js';
-import type { OcsfClassUid, OpcodeMapping, UserTypeMapping } from './mapping-table.js';
+import type { OpcodeMapping, UserTypeMapping } from './mapping-table.js';
 import type {
   CloudHsmUnmapped,
-  OcsfCloud,
-  OcsfDevice,
   OcsfEntity,
   OcsfEvent,
-  OcsfMetadata,
   OcsfObservable,
-  OcsfProduct,
   OcsfUser,
 } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
-import type {
-  CertStoreRecord,
-  HsmRecord,
-  NameCode,
-  ParsedRecord,
-  UnparseableRecord,
-} from './parsed-record.js';
+import type { HsmRecord, NameCode, ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { flat, internFlat, join } from '../util/flat-string.js';
-import { numberText } from '../util/number-text.js';
-import { OCSF_VERSION } from '../util/identity.js';
+import {
+  baseMetadata,
+  buildCloud,
+  buildDevice,
+  classifyRow,
+  clip,
+  cloudwatchFields,
+  clusterIdOf,
+  eventTime,
+  finishMetadata,
+  HSM_FEATURE,
+  lookup,
+  MAX_SAFE_BIGINT,
+  newEvent,
+  reorder,
+} from './ocsf-builders.js';
+import type { NormalizeContext } from './ocsf-builders.js';
+import { normalizeCertStore, normalizeUnparseable } from './normalize-other-records.js';
 
 export type { OcsfEvent } from './ocsf-event.js';
-
-/** What the normalizer may know beyond the record itself; enrichment adds the rest later. */
-export interface NormalizeContext {
-  region?: string;
-  accountId?: string;
-}
-
-const PRODUCT_NAME = 'CloudHSM';
-const LOG_PROVIDER = 'AWS CloudHSM';
-const MAX_MESSAGE = 1024;
-const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+export type { NormalizeContext } from './ocsf-builders.js';
 
 /** Parse and normalize one CloudWatch event. Never throws for any message. */
 export function toOcsfEvent(record: SourceRecord, context: NormalizeContext = {}): OcsfEvent {
@@ -82,224 +71,6 @@ export function normalize(
     case 'unparseable':
       return normalizeUnparseable(record, parsed, context);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared helpers (also used by integrity.ts for finding events).
-
-/** Cluster id = last segment of `/aws/cloudhsm/<cluster-id>`. */
-export function clusterIdOf(logGroup: string): string {
-  let end = logGroup.length;
-  while (end > 0 && logGroup.charCodeAt(end - 1) === 47) end--;
-  const start = logGroup.lastIndexOf('/', end - 1) + 1;
-  return internFlat(logGroup.slice(start, end));
-}
-
-/** HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster. */
-export function isHsmStream(logStream: string): boolean {
-  return logStream.startsWith('hsm-');
-}
-
-/**
- * `metadata.uid` (design §3.3). HSM records with a valid sequence and reboot counter:
- * `<hsm-id>:<reboot counter>:<sequence>`, both lower-case hex as printed. Everything else:
- * `<log-stream>:` + the first 32 hex chars of sha256 over the UTF-8 text
- * `${record.timestamp}\n${record.message}` — the CloudWatch timestamp in decimal ms, a newline,
- * and the raw message unchanged — which is stable across replays and replicas.
- */
-export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
-  if (
-    parsed.kind === 'hsm' &&
-    parsed.sequenceNo?.value !== undefined &&
-    parsed.rebootCounter?.value !== undefined
-  ) {
-    return join(
-      record.logStream,
-      ':',
-      parsed.rebootCounter.text.toLowerCase(),
-      ':',
-      parsed.sequenceNo.text.toLowerCase(),
-    );
-  }
-  return join(record.logStream, ':', hashUid(record));
-}
-
-function hashUid(record: SourceRecord): string {
-  return createHash('sha256')
-    .update(`${record.timestamp}\n${record.message}`)
-    .digest('hex')
-    .slice(0, 32);
-}
-
-/** Event time in ms: the HSM's `usecs`, the cert-store `timestamp`, else CloudWatch's timestamp. */
-export function eventTime(record: SourceRecord, parsed: ParsedRecord): number {
-  if (parsed.kind === 'hsm' && parsed.time.ms !== undefined) return parsed.time.ms;
-  if (parsed.kind === 'certstore' && parsed.timestampMs !== undefined) return parsed.timestampMs;
-  return safeMs(record.timestamp);
-}
-
-function safeMs(value: number): number {
-  return Number.isFinite(value) ? Math.trunc(value) : 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-event parts. Every event gets its own `cloud`, `device` and product objects: an object
-// shared between events, frozen or `delete`d takes JSON.stringify off V8's fast path (measured on
-// Node 26: deep-frozen shared parts cost as much as the whole serialization of a plain event),
-// and a consumer that changes one event must not change another.
-
-/** `cloud`, minimal until enrichment: provider, plus region and account when known. */
-export function buildCloud(context: NormalizeContext): OcsfCloud {
-  const cloud: OcsfCloud = { provider: 'AWS' };
-  if (context.region !== undefined) cloud.region = context.region;
-  if (context.accountId !== undefined) {
-    cloud.account = { uid: context.accountId, type_id: 10, type: 'AWS Account' };
-  }
-  return cloud;
-}
-
-/** `device`: the HSM, grouped under its cluster. */
-export function buildDevice(record: SourceRecord, context: NormalizeContext): OcsfDevice {
-  const { logStream } = record;
-  const clusterId = clusterIdOf(record.logGroup);
-  const groups = [{ uid: clusterId, name: clusterId, type: 'CloudHSM Cluster' }];
-  // One literal per shape, so every device of a run has the same hidden class.
-  return context.region === undefined
-    ? { type_id: 99, type: 'HSM', uid: logStream, name: logStream, groups }
-    : { type_id: 99, type: 'HSM', uid: logStream, name: logStream, region: context.region, groups };
-}
-
-function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
-function clip(text: string): string {
-  return text.length > MAX_MESSAGE ? join(text.slice(0, MAX_MESSAGE - 1), '…') : text;
-}
-
-export interface Classification {
-  class_uid: number;
-  class_name: string;
-  category_uid: number;
-  category_name: string;
-  activity_id: number;
-  activity_name: string;
-  type_uid: number;
-  type_name: string;
-}
-
-const rowClassifications = new WeakMap<OpcodeMapping, Classification>();
-
-/** {@link classify} for a mapping-table row, computed once per row. */
-function classifyRow(mapping: OpcodeMapping, activityName: string): Classification {
-  if (activityName !== mapping.activityName) {
-    return classify(mapping.classUid, mapping.activityId, activityName);
-  }
-  let c = rowClassifications.get(mapping);
-  if (c === undefined) {
-    c = classify(mapping.classUid, mapping.activityId, activityName);
-    rowClassifications.set(mapping, c);
-  }
-  return c;
-}
-
-/** class/category/activity/type uids and captions; 99 keeps its source-specific name. */
-export function classify(
-  classUid: OcsfClassUid,
-  activityId: number,
-  activityName: string,
-): Classification {
-  const info = CLASS_INFO[classUid];
-  const caption = ACTIVITY_CAPTIONS[classUid][activityId] ?? 'Other';
-  return {
-    class_uid: classUid,
-    class_name: info.name,
-    category_uid: info.categoryUid,
-    category_name: info.categoryName,
-    activity_id: activityId,
-    activity_name: activityId === 99 ? activityName : caption,
-    type_uid: classUid * 100 + activityId,
-    // With 99 the activity name is source-specific, and so is the type name (OCSF server rule).
-    type_name: join(info.name, ': ', activityId === 99 ? activityName : caption),
-  };
-}
-
-/** An event with its mandatory head; callers add the rest, {@link reorder} fixes the key order. */
-export function newEvent(
-  c: Classification,
-  time: number,
-  severityId: number,
-  metadata: OcsfMetadata,
-  cloud: OcsfCloud,
-): OcsfEvent {
-  // No object spread here: spreading into a literal was the hot spot of normalize.
-  return {
-    class_uid: c.class_uid,
-    class_name: c.class_name,
-    category_uid: c.category_uid,
-    category_name: c.category_name,
-    activity_id: c.activity_id,
-    activity_name: c.activity_name,
-    type_uid: c.type_uid,
-    type_name: c.type_name,
-    time,
-    timezone_offset: 0,
-    severity_id: severityId,
-    severity: severityCaption(severityId),
-    metadata,
-    cloud,
-    unmapped: { cloudhsm: {} },
-  };
-}
-
-function severityCaption(id: number): string {
-  return SEVERITY_CAPTIONS[id] ?? 'Other';
-}
-
-const HSM_FEATURE = 'HSM audit log';
-const CERT_STORE_FEATURE = 'Certificate storage audit log';
-const OTHER_FEATURE = 'CloudHSM audit log';
-
-/** `metadata` head; `host` adds the host profile (events with a `device`). */
-function baseMetadata(
-  record: SourceRecord,
-  parsed: ParsedRecord,
-  feature: string,
-  host: boolean,
-): OcsfMetadata {
-  const product: OcsfProduct = {
-    name: PRODUCT_NAME,
-    vendor_name: 'AWS',
-    feature: { name: feature },
-  };
-  return {
-    version: OCSF_VERSION,
-    product,
-    profiles: host ? ['cloud', 'host'] : ['cloud'],
-    uid: eventUid(record, parsed),
-  };
-}
-
-function finishMetadata(metadata: OcsfMetadata, record: SourceRecord): void {
-  if (record.ingestionTime !== undefined && Number.isFinite(record.ingestionTime)) {
-    metadata.logged_time = Math.trunc(record.ingestionTime);
-  }
-  metadata.log_name = record.logGroup;
-  metadata.log_provider = LOG_PROVIDER;
-}
-
-/**
- * CloudWatch's own fields, each only where the event has no attribute holding it: the timestamp
- * unless it became `time` (unparseable records, or a record whose own clock is unusable), the
- * ingestion time unless it is `metadata.logged_time`, and the event id always (OCSF 1.1.0 has no
- * attribute for the source's event id; `metadata.original_event_uid` arrives in a later version).
- */
-function cloudwatchFields(record: SourceRecord, event: OcsfEvent, out: CloudHsmUnmapped): void {
-  if (event.time !== record.timestamp) out.cloudwatch_timestamp = numberText(record.timestamp);
-  if (record.ingestionTime !== undefined && event.metadata.logged_time !== record.ingestionTime) {
-    out.cloudwatch_ingestion_time = numberText(record.ingestionTime);
-  }
-  if (record.eventId !== undefined) out.cloudwatch_event_id = record.eventId;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,154 +357,4 @@ function responseMapped(parsed: HsmRecord, event: OcsfEvent): boolean {
   if (r?.code === undefined || r.kind === undefined) return false;
   if (event.status_code !== r.code || event.status_detail !== r.text) return false;
   return r.kind === 'Return' ? event.status_id === 1 : event.status_id === 2;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Certificate-storage JSON records (§5.6).
-
-function normalizeCertStore(
-  record: SourceRecord,
-  parsed: CertStoreRecord,
-  context: NormalizeContext,
-): OcsfEvent {
-  const clusterId = clusterIdOf(record.logGroup);
-  const opCode = parsed.opCode;
-  const mapping =
-    (opCode === undefined ? undefined : lookup(CERT_STORE_MAPPINGS, opCode)) ??
-    DEFAULT_CERT_STORE_MAPPING;
-  const activityName =
-    mapping === DEFAULT_CERT_STORE_MAPPING ? (opCode ?? 'Other') : mapping.activityName;
-  let statusId = 0;
-  if (parsed.response === 'OK') statusId = 1;
-  else if (parsed.response !== undefined) statusId = 2;
-  const severityId = statusId === 2 ? FAILURE_SEVERITY_ID : mapping.severityId;
-
-  const metadata = baseMetadata(record, parsed, CERT_STORE_FEATURE, false);
-  if (opCode !== undefined) metadata.event_code = opCode;
-  if (parsed.timestamp !== undefined) metadata.original_time = flat(parsed.timestamp);
-  finishMetadata(metadata, record);
-
-  const handle = parsed.objectHandle;
-  const entity: OcsfEntity =
-    typeof handle === 'string'
-      ? { uid: flat(handle), name: join('certificate object ', handle), type: 'Certificate' }
-      : { name: 'certificate object', type: 'Certificate' };
-  if (Array.isArray(parsed.attributes)) {
-    entity.data = { modified_attributes: parsed.attributes };
-  }
-
-  const event = newEvent(
-    classify(mapping.classUid, mapping.activityId, activityName),
-    eventTime(record, parsed),
-    severityId,
-    metadata,
-    buildCloud(context),
-  );
-  event.status_id = statusId;
-  event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
-  event.entity = entity;
-  if (parsed.response !== undefined) event.status_code = parsed.response;
-  event.message = clip(
-    join(
-      opCode ?? 'unknown op_code',
-      ' of ',
-      entity.name,
-      ' in ',
-      clusterId,
-      ': ',
-      parsed.response ?? 'no response',
-    ),
-  );
-  event.raw_data = record.message;
-
-  // The stream has no attribute here (no `device`: the stream is named for the cluster).
-  const out: CloudHsmUnmapped = { log_stream: record.logStream };
-  // `null` and a missing handle both leave `entity.uid` out; keep which one it was.
-  if (handle === null) out.object_handle = null;
-  if (parsed.attributes === null) out.attributes = null;
-  if (parsed.extraFields.length > 0) out.extra_fields = parsed.extraFields;
-  if (parsed.warnings.length > 0) out.parse_warnings = parsed.warnings;
-  cloudwatchFields(record, event, out);
-  event.unmapped.cloudhsm = out;
-  return reorder(event);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Unparseable records: still an event (design §5), Entity Management / Other on the stream.
-
-function normalizeUnparseable(
-  record: SourceRecord,
-  parsed: UnparseableRecord,
-  context: NormalizeContext,
-): OcsfEvent {
-  const hsm = isHsmStream(record.logStream);
-  const metadata = hsm
-    ? baseMetadata(record, parsed, HSM_FEATURE, true)
-    : baseMetadata(record, parsed, OTHER_FEATURE, false);
-  finishMetadata(metadata, record);
-  const event = newEvent(
-    classify(3004, 99, 'Other'),
-    eventTime(record, parsed),
-    UNPARSEABLE_SEVERITY_ID,
-    metadata,
-    buildCloud(context),
-  );
-  event.status_id = 0;
-  event.status = 'Unknown';
-  event.entity = {
-    uid: record.logStream,
-    name: record.logStream,
-    type: hsm ? 'HSM' : 'Log Stream',
-  };
-  if (hsm) event.device = buildDevice(record, context);
-  event.message = clip(`Unparseable CloudHSM audit record on ${record.logStream}: ${parsed.error}`);
-  event.raw_data = record.message;
-  // The stream is `entity.uid`, the CloudWatch timestamp is `time`.
-  const out: CloudHsmUnmapped = { parse_error: parsed.error };
-  cloudwatchFields(record, event, out);
-  event.unmapped.cloudhsm = out;
-  return reorder(event);
-}
-
-// Key order of the emitted JSON follows §7.6 so that golden files and humans read alike.
-// Named stores in a fixed order keep every event on the same few hidden classes, which is
-// what makes normalize + JSON.stringify fast (a keyed loop here cost ~10x).
-/** Rebuilds the event with its keys in the canonical order. */
-export function reorder(e: OcsfEvent): OcsfEvent {
-  const out = {} as OcsfEvent;
-  out.class_uid = e.class_uid;
-  out.class_name = e.class_name;
-  out.category_uid = e.category_uid;
-  out.category_name = e.category_name;
-  out.activity_id = e.activity_id;
-  out.activity_name = e.activity_name;
-  out.type_uid = e.type_uid;
-  out.type_name = e.type_name;
-  out.time = e.time;
-  if (e.timezone_offset !== undefined) out.timezone_offset = e.timezone_offset;
-  out.severity_id = e.severity_id;
-  out.severity = e.severity;
-  if (e.status_id !== undefined) out.status_id = e.status_id;
-  if (e.status !== undefined) out.status = e.status;
-  if (e.status_code !== undefined) out.status_code = e.status_code;
-  if (e.status_detail !== undefined) out.status_detail = e.status_detail;
-  if (e.message !== undefined) out.message = e.message;
-  out.metadata = e.metadata;
-  out.cloud = e.cloud;
-  if (e.device !== undefined) out.device = e.device;
-  if (e.user !== undefined) out.user = e.user;
-  if (e.session !== undefined) out.session = e.session;
-  if (e.actor !== undefined) out.actor = e.actor;
-  if (e.entity !== undefined) out.entity = e.entity;
-  if (e.dst_endpoint !== undefined) out.dst_endpoint = e.dst_endpoint;
-  if (e.service !== undefined) out.service = e.service;
-  if (e.is_remote !== undefined) out.is_remote = e.is_remote;
-  if (e.finding_info !== undefined) out.finding_info = e.finding_info;
-  if (e.resources !== undefined) out.resources = e.resources;
-  if (e.confidence_id !== undefined) out.confidence_id = e.confidence_id;
-  if (e.confidence !== undefined) out.confidence = e.confidence;
-  if (e.observables !== undefined) out.observables = e.observables;
-  if (e.raw_data !== undefined) out.raw_data = e.raw_data;
-  out.unmapped = e.unmapped;
-  return out;
 }
