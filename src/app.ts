@@ -32,7 +32,7 @@ import {
   createCloudHsmPort,
 } from './enrichment/cloudhsm-port.js';
 import { MetadataProvider } from './enrichment/metadata-provider.js';
-import type { EventEnricher } from './pipeline/transform-batch.js';
+import type { EventEnricher } from './transform/transform-record.js';
 import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';

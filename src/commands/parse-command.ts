@@ -16,10 +16,12 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
 import { environmentRegion } from '../config/environment.js';
-import { findingToEvent, IntegrityTracker } from '../transform/integrity.js';
-import { normalize } from '../transform/normalize.js';
+import { ActorInference } from '../transform/actor-inference.js';
+import { IntegrityTracker } from '../transform/integrity.js';
 import { clusterIdOf, eventTime } from '../transform/ocsf-builders.js';
 import type { NormalizeContext } from '../transform/ocsf-builders.js';
+import { transformRecord } from '../transform/transform-record.js';
+import type { TransformChain } from '../transform/transform-record.js';
 import { parseRecord } from '../transform/parse.js';
 import type { ParsedRecord } from '../transform/parsed-record.js';
 import type { SourceRecord } from '../transform/source-record.js';
@@ -99,15 +101,19 @@ export async function runParseCommand(args: string[]): Promise<number> {
   const context: NormalizeContext = {};
   const region = environmentRegion();
   if (region !== undefined) context.region = region;
-  const tracker = new IntegrityTracker();
+  // The chain of `run` with enrichment off (it needs the CloudHSM API): the same events.
+  const chain: TransformChain = {
+    integrity: new IntegrityTracker(),
+    actors: new ActorInference(),
+    context,
+  };
   const out = new Output();
   let status = 0;
 
   const emit = async (record: SourceRecord, parsed: ParsedRecord): Promise<void> => {
-    await out.line(JSON.stringify(normalize(record, parsed, context)));
-    for (const finding of tracker.observe(record, parsed)) {
-      await out.line(JSON.stringify(findingToEvent(finding, record, context, parsed)));
-    }
+    const { event, findings } = transformRecord(record, parsed, chain);
+    await out.line(JSON.stringify(event));
+    for (const finding of findings) await out.line(JSON.stringify(finding.event));
   };
 
   if (options.files.length > 0) {

@@ -17,7 +17,8 @@ import type { SavedTransformState } from '../transform/saved-state.js';
 import type { Batch } from '../source/batch.js';
 import type { Dispatcher } from './dispatcher.js';
 import { transformBatch } from './transform-batch.js';
-import type { EventEnricher, TransformedBatch } from './transform-batch.js';
+import type { EventEnricher } from '../transform/transform-record.js';
+import type { TransformedBatch } from './transform-batch.js';
 
 export interface PipelineObserver {
   transformed(batch: Batch, result: TransformedBatch): void;

@@ -8,11 +8,11 @@ import { toOutboundEvent } from '../sink/outbound-event.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
 import type { ActorInference } from '../transform/actor-inference.js';
 import type { IntegrityFindingKind, IntegrityTracker } from '../transform/integrity.js';
-import { findingToEvent } from '../transform/integrity.js';
-import { normalize } from '../transform/normalize.js';
-import type { NormalizeContext, OcsfEvent } from '../transform/normalize.js';
+import type { NormalizeContext } from '../transform/ocsf-builders.js';
 import { parseRecord } from '../transform/parse.js';
 import type { SourceRecord } from '../transform/source-record.js';
+import { transformRecord } from '../transform/transform-record.js';
+import type { EventEnricher } from '../transform/transform-record.js';
 import type { Batch } from '../source/batch.js';
 
 export interface TransformedBatch {
@@ -23,9 +23,6 @@ export interface TransformedBatch {
   /** Event times, for the end-to-end lag histogram. */
   readonly eventTimes: number[];
 }
-
-/** Post-normalization step (enrichment); identity when enrichment is off. */
-export type EventEnricher = (event: OcsfEvent) => OcsfEvent;
 
 export interface TransformState {
   readonly integrity: IntegrityTracker;
@@ -39,7 +36,7 @@ export function transformBatch(
   context: NormalizeContext,
   enrich: EventEnricher = (event) => event,
 ): TransformedBatch {
-  const { integrity: tracker, actors } = state;
+  const chain = { ...state, context, enrich };
   const events: OutboundEvent[] = [];
   const eventTimes: number[] = [];
   const findings: Partial<Record<IntegrityFindingKind, number>> = {};
@@ -55,15 +52,12 @@ export function transformBatch(
     };
     const parsed = parseRecord(raw.message);
     if (parsed.kind === 'unparseable') unparseable += 1;
-    const enriched = enrich(normalize(record, parsed, context));
-    const event = actors === undefined ? enriched : actors.observe(enriched, parsed);
-    events.push(toOutboundEvent(event, logStream));
-    eventTimes.push(event.time);
-    for (const finding of tracker.observe(record, parsed)) {
+    const result = transformRecord(record, parsed, chain);
+    events.push(toOutboundEvent(result.event, logStream));
+    eventTimes.push(result.event.time);
+    for (const { finding, event } of result.findings) {
       findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
-      events.push(
-        toOutboundEvent(enrich(findingToEvent(finding, record, context, parsed)), logStream),
-      );
+      events.push(toOutboundEvent(event, logStream));
     }
   }
   return {

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import type { OcsfEvent } from '../../../src/transform/normalize.js';
+import { ACTOR_INFERRED } from '../../../src/transform/actor-inference.js';
+import { labelsOf } from '../../../src/transform/enrich.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
+import { event as auditEvent } from '../enrichment/support.js';
 import { readSample, SAMPLES_DIR, sampleNames } from './fixtures.js';
 
 const ROOT = join(SAMPLES_DIR, '..', '..', '..');
@@ -28,6 +31,33 @@ function events(out: string): OcsfEvent[] {
 }
 
 describe('parse command', () => {
+  it('runs the transform chain of `run`: actor inference included', () => {
+    // A login at sequence 0x0, then a key generated in that session: `run` names the actor.
+    const login = auditEvent({ seq: 0, opcode: 'CN_LOGIN', opcodeHex: '0xd', user: 'admin' });
+    const key = auditEvent({
+      seq: 1,
+      opcode: 'CN_GENERATE_KEY',
+      opcodeHex: '0x17',
+      keyHandle: '7',
+    });
+    const input = [login, key]
+      .map((e, i) =>
+        JSON.stringify({
+          logGroupName: '/aws/cloudhsm/cluster-abc',
+          logStreamName: 'hsm-abc',
+          timestamp: 1_700_000_000_000 + i,
+          message: e.raw_data,
+        }),
+      )
+      .join('\n');
+    const { status, out, err } = cli([], input);
+    assert.equal(status, 0, err);
+    const [, generated] = events(out);
+    assert.equal(generated?.actor?.user?.name, 'admin');
+    assert.ok(generated && labelsOf(generated).includes(ACTOR_INFERRED));
+    assertValidOcsf(generated);
+  });
+
   it('prints one valid event per FILE (plus integrity findings)', () => {
     const files = sampleNames().map((n) => join(SAMPLES_DIR, n));
     const { status, out, err } = cli(['--log-group', '/aws/cloudhsm/cluster-abc', ...files]);
