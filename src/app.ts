@@ -24,7 +24,6 @@ import type { Sink } from './sink/sink.js';
 import { childLogger } from './telemetry/logger.js';
 import type { Logger } from './telemetry/logger.js';
 import { createTelemetry } from './telemetry/telemetry.js';
-import type { Telemetry } from './telemetry/telemetry.js';
 
 import {
   createCallerIdentityPort,
@@ -64,7 +63,6 @@ export interface App {
   start(): Promise<void>;
   /** Graceful stop: no more polling, drain in flight (bounded), commit, close. True if drained. */
   stop(): Promise<boolean>;
-  readonly telemetry: Telemetry;
 }
 
 function readOptionalFile(path: string | null, key: string): string | undefined {
@@ -286,7 +284,6 @@ export function createApp(config: Config, logger: Logger): App {
   });
 
   return {
-    telemetry,
     async start() {
       await telemetry.start();
       await deadLetter.start();

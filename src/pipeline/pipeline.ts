@@ -68,11 +68,6 @@ export class Pipeline {
     this.options.actors?.forget(key);
   }
 
-  /** Batches read and not yet acknowledged by this pipeline. */
-  get pending(): number {
-    return this.inFlight.size;
-  }
-
   /**
    * Stops polling, then waits for in-flight batches to be delivered and acknowledged, for at most
    * `timeoutMs`; what is still undelivered then is abandoned unacknowledged (re-read next start).

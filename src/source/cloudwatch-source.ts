@@ -382,11 +382,21 @@ export class CloudWatchSource implements BatchSource {
       this.checkpoints.delete(key);
       this.writer.forget(key);
       this.onForgotten?.(stream);
+      if (!this.knowsLogGroup(stream.logGroup)) this.metrics.logGroupForgotten(stream.logGroup);
       this.logger.info(
         { ...stream, lastWrite: record.updatedAt },
         'checkpoint of a stream gone for longer than the retention deleted',
       );
     }
+  }
+
+  /** Whether any stream of the group is polled, parked or has a checkpoint. */
+  private knowsLogGroup(logGroup: string): boolean {
+    for (const poller of this.pollers.values())
+      if (poller.stream.logGroup === logGroup) return true;
+    for (const parked of this.parked.values()) if (parked.stream.logGroup === logGroup) return true;
+    for (const record of this.checkpoints.values()) if (record.logGroup === logGroup) return true;
+    return false;
   }
 
   private async retireStream(stream: StreamRef): Promise<void> {

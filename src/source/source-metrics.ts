@@ -41,6 +41,8 @@ export interface SourceMetrics {
   duplicatesSkipped(stream: StreamRef, count: number): void;
   streamDiscovered(stream: StreamRef): void;
   streamRetired(stream: StreamRef): void;
+  /** The last trace of a log group (polled, parked or checkpointed stream) is gone. */
+  logGroupForgotten(logGroup: string): void;
   /** Batches and events read but not yet acknowledged (all streams). */
   inFlight(batches: number, events: number): void;
   /** A checkpoint was durably written. */
@@ -67,6 +69,7 @@ export const noopSourceMetrics: SourceMetrics = {
   duplicatesSkipped: ignore,
   streamDiscovered: ignore,
   streamRetired: ignore,
+  logGroupForgotten: ignore,
   inFlight: ignore,
   checkpointCommitted: ignore,
   checkpointFailed: ignore,

@@ -74,6 +74,9 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       lagByStream.delete(streamKey(stream));
       refreshLag(stream.logGroup);
     },
+    logGroupForgotten(logGroup) {
+      metrics.forgetLogGroup(logGroup);
+    },
     inFlight(batches, events) {
       metrics.inFlightBatches.set(batches);
       metrics.inFlightEvents.set(events);

@@ -40,8 +40,6 @@ export interface Telemetry {
   watchSinks(sinks: readonly Sink[]): void;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** The bound HTTP port (after start). */
-  port(): number | undefined;
 }
 
 export function createTelemetry(config: Config, logger: Logger): Telemetry {
@@ -148,6 +146,5 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
       clearInterval(probeTimer);
       await server?.close();
     },
-    port: () => server?.port,
   };
 }

@@ -7,11 +7,8 @@ export type ErrorCode =
   | 'FWD_ERR_CONFIG'
   | 'FWD_ERR_CHECKPOINT_IO'
   | 'FWD_ERR_CHECKPOINT_CORRUPT'
-  | 'FWD_ERR_TOKEN_REJECTED'
   | 'FWD_ERR_SOURCE'
-  | 'FWD_ERR_SINK'
-  | 'FWD_ERR_SINK_REJECTED'
-  | 'FWD_ERR_INPUT';
+  | 'FWD_ERR_SINK';
 
 export class ForwarderError extends Error {
   readonly code: ErrorCode;

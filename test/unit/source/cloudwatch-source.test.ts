@@ -319,7 +319,7 @@ describe('CloudWatchSource', () => {
     const gone: CheckpointRecord = {
       version: CHECKPOINT_VERSION,
       ...TEST_SCOPE,
-      logGroup: G,
+      logGroup: '/aws/cloudhsm/cluster-old',
       logStream: 'hsm-gone',
       nextForwardToken: 'f/1',
       tokenStartTime: null,
@@ -332,7 +332,9 @@ describe('CloudWatchSource', () => {
       updatedAt: new Date(T0 - 100_000).toISOString(),
     };
     store.records.set(streamKey(gone), gone);
+    const metrics = new RecordingMetrics();
     const source = makeSource(port, store, clock, {
+      metrics,
       parkedRetentionMs: 10_000,
       retiredCheckpointRetentionMs: 60_000,
     });
@@ -348,6 +350,7 @@ describe('CloudWatchSource', () => {
     // The first rounds delete the file of the stream gone for longer than the retention.
     assert.ok(await clock.advanceUntil(() => !store.records.has(streamKey(gone)), 5000, 50));
     assert.deepEqual(forgotten, ['hsm-gone']);
+    assert.deepEqual(metrics.logGroupsForgotten, ['/aws/cloudhsm/cluster-old']);
 
     port.groups.get(G)?.delete('hsm-1');
     assert.ok(await clock.advanceUntil(() => source.activeStreams().length === 1, 5000, 50));
@@ -357,6 +360,8 @@ describe('CloudWatchSource', () => {
     assert.ok(await clock.advanceUntil(() => !store.records.has(key1), 120_000, 1000));
     // Told twice: when its parked read position expired, and when its checkpoint went.
     assert.deepEqual(forgotten, ['hsm-gone', 'hsm-1', 'hsm-1']);
+    // hsm-2 still reads from the group, so its per-cluster metric series stay.
+    assert.deepEqual(metrics.logGroupsForgotten, ['/aws/cloudhsm/cluster-old']);
     assert.ok(store.records.has(streamKey({ logGroup: G, logStream: 'hsm-2' })));
     assert.equal(source.parkedStreams, 0);
     await source.stop();

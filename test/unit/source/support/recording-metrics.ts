@@ -61,6 +61,10 @@ export class RecordingMetrics implements SourceMetrics {
   streamRetired(stream: StreamRef): void {
     this.retired.push(stream);
   }
+  logGroupsForgotten: string[] = [];
+  logGroupForgotten(logGroup: string): void {
+    this.logGroupsForgotten.push(logGroup);
+  }
   inFlight(): void {}
   checkpointCommitted(): void {
     this.commits += 1;
