@@ -20,7 +20,7 @@ import type { RetryAction } from '../util/retry.js';
 import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunking.js';
 import { ensureTopic } from './kafka-client.js';
 import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
-import { OCSF_VERSION } from './outbound-event.js';
+import { OCSF_VERSION } from '../util/identity.js';
 import type { OutboundEvent } from './outbound-event.js';
 import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
 

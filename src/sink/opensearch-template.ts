@@ -9,6 +9,8 @@
  * Bump TEMPLATE_VERSION whenever the mapping changes: start-up replaces an older template and
  * leaves a newer one alone (a newer forwarder may run beside this one during a rollout).
  */
+import { OCSF_VERSION } from '../util/identity.js';
+
 export const TEMPLATE_VERSION = 1;
 
 const keyword = { type: 'keyword' } as const;
@@ -137,7 +139,7 @@ export function indexTemplate(indexPrefix: string): Record<string, unknown> {
       settings: { number_of_shards: 1, 'index.mapping.total_fields.limit': 2000 },
       mappings,
     },
-    _meta: { managed_by: 'cloudhsm-audit-forwarder', ocsf_version: '1.1.0' },
+    _meta: { managed_by: 'cloudhsm-audit-forwarder', ocsf_version: OCSF_VERSION },
   };
 }
 

@@ -15,8 +15,6 @@ export interface OutboundEvent {
   readonly json: string;
 }
 
-export const OCSF_VERSION = '1.1.0';
-
 interface OcsfLike {
   readonly time: number;
   readonly class_uid: number;
