@@ -22,13 +22,7 @@ import type {
 } from '../transform/cluster-metadata.js';
 import { emptySnapshot } from '../transform/cluster-metadata.js';
 import { resolveAccountId } from './cloudhsm-port.js';
-import type {
-  CallerIdentityPort,
-  CloudHsmPort,
-  RawCluster,
-  RawHsm,
-  RawTag,
-} from './cloudhsm-port.js';
+import type { CallerIdentityPort, CloudHsmPort, RawCluster, RawTag } from './cloudhsm-port.js';
 
 /** Outcome of one refresh, for metrics. */
 export type RefreshOutcome = 'success' | 'failure';
@@ -77,106 +71,7 @@ export interface MetadataProviderStats {
 const DEFAULT_INTERVAL_MS = 300_000;
 const DEFAULT_RETAIN_MS = 30 * 24 * 3600 * 1000;
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 5_000, maxMs: 300_000, multiplier: 2 };
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function scalarText(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  return text(value);
-}
-
-/** Copies the defined values only (exactOptionalPropertyTypes-friendly). */
-function defined<T extends object>(value: { [K in keyof T]: T[K] | undefined }): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) out[key] = entry;
-  return out as T;
-}
-
-function tagsToRecord(tags: readonly RawTag[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const tag of tags) {
-    const key = text(tag.Key);
-    if (key !== undefined) out[key] = typeof tag.Value === 'string' ? tag.Value : '';
-  }
-  return out;
-}
-
-function subnetMappingOf(raw: RawCluster): Record<string, string> {
-  const out: Record<string, string> = {};
-  const mapping = raw.SubnetMapping;
-  if (mapping !== null && typeof mapping === 'object') {
-    for (const [zone, subnet] of Object.entries(mapping)) {
-      if (typeof subnet === 'string') out[zone] = subnet;
-    }
-  }
-  return out;
-}
-
-/** Raw wire cluster → {@link ClusterMetadata} (pure; exported for tests). */
-export function toClusterMetadata(
-  raw: RawCluster,
-  tags: Readonly<Record<string, string>>,
-  seen: { firstSeen: number; lastSeen: number },
-): ClusterMetadata | undefined {
-  const id = text(raw.ClusterId);
-  if (id === undefined) return undefined;
-  const retention = raw.BackupRetentionPolicy;
-  const backupRetention =
-    retention !== null && typeof retention === 'object'
-      ? defined<{ type?: string; value?: string }>({
-          type: text(retention.Type),
-          value: scalarText(retention.Value),
-        })
-      : undefined;
-  return defined<ClusterMetadata>({
-    id,
-    state: text(raw.State),
-    stateMessage: text(raw.StateMessage),
-    hsmType: text(raw.HsmType),
-    mode: text(raw.Mode),
-    networkType: text(raw.NetworkType),
-    backupPolicy: text(raw.BackupPolicy),
-    backupRetention:
-      backupRetention === undefined || Object.keys(backupRetention).length === 0
-        ? undefined
-        : backupRetention,
-    vpcId: text(raw.VpcId),
-    securityGroup: text(raw.SecurityGroup),
-    subnetMapping: subnetMappingOf(raw),
-    tags: { ...tags },
-    name: text(tags.Name),
-    present: true,
-    firstSeen: seen.firstSeen,
-    lastSeen: seen.lastSeen,
-  });
-}
-
-/** Raw wire HSM → {@link HsmMetadata} (pure; exported for tests). */
-export function toHsmMetadata(
-  raw: RawHsm,
-  clusterId: string,
-  seen: { firstSeen: number; lastSeen: number },
-): HsmMetadata | undefined {
-  const id = text(raw.HsmId);
-  if (id === undefined) return undefined;
-  return defined<HsmMetadata>({
-    id,
-    clusterId: text(raw.ClusterId) ?? clusterId,
-    availabilityZone: text(raw.AvailabilityZone),
-    subnetId: text(raw.SubnetId),
-    eniId: text(raw.EniId),
-    eniIp: text(raw.EniIp),
-    eniIpV6: text(raw.EniIpV6),
-    state: text(raw.State),
-    stateMessage: text(raw.StateMessage),
-    hsmType: text(raw.HsmType),
-    firstSeen: seen.firstSeen,
-    lastSeen: seen.lastSeen,
-    present: true,
-  });
-}
+import { defined, tagsToRecord, text, toClusterMetadata, toHsmMetadata } from './raw-metadata.js';
 
 function errorText(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
