@@ -1,4 +1,4 @@
-// End-to-end throughput against the local stack (design §6): records/s the forwarder delivers to
+// End-to-end throughput against the local stack (README "Performance"): records/s the forwarder delivers to
 // BOTH sinks, beside the raw ceilings measured in the same run on the same machine:
 //   - Kafka: the broker's own ProducerPerformance tool, same record count and size, acks=-1;
 //   - OpenSearch: a bare bulk-create loop with the same documents and bulk size.

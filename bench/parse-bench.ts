@@ -1,4 +1,4 @@
-// parse + normalize + JSON.stringify throughput (design §6: ≥150,000 records/s, target 250,000).
+// parse + normalize + JSON.stringify throughput (README "Performance": ≥150,000 records/s, target 250,000).
 // Prints the runtime, bytes/event, each stage alone, the events' serialization time beside that of
 // plain copies of them, and a final line exactly `parse: N records/s`.
 import { readFileSync } from 'node:fs';

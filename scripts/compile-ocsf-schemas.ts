@@ -1,5 +1,5 @@
 // Compiles the raw OCSF 1.1.0 schema files into draft-07 JSON Schemas, one per (class, profile
-// set), mirroring the OCSF server's rules (see ocsf-mapping.md §7.3). The output is committed so
+// set), mirroring the OCSF server's rules (test/ocsf/README.md). The output is committed so
 // the tests run without the raw files.
 //
 // Usage: npx tsx scripts/compile-ocsf-schemas.ts [raw-schema-dir] (default ../shared/ocsf-schema)

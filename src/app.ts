@@ -1,6 +1,6 @@
 /**
  * Composition root: builds every component from the configuration and wires them together
- * (design §2). Nothing else constructs clients, sinks or stores; each component receives only
+ * (docs/architecture.md). Nothing else constructs clients, sinks or stores; each component receives only
  * the narrow ports it needs, so each can be tested with real services and with fakes alike.
  */
 import { readFileSync } from 'node:fs';

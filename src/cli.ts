@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Command dispatch for the `cloudhsm-audit-forwarder` binary (design §3.1).
+ * Command dispatch for the `cloudhsm-audit-forwarder` binary (README "The two commands").
  * Each command lives in src/commands/ and receives its own arguments; errors reaching this
  * level are printed as one line and mapped to the documented exit codes.
  */

@@ -20,7 +20,7 @@ export interface CheckpointScope {
 }
 
 /**
- * Committed position of one stream (design §3.6), keyed by account, region, log group and log
+ * Committed position of one stream (README "Delivery"), keyed by account, region, log group and log
  * stream. Only ever written for positions whose every record was acknowledged by all sinks.
  * `null` rather than absent keeps the JSON shape fixed.
  */
@@ -45,7 +45,7 @@ export interface CheckpointRecord extends CheckpointScope {
   readonly hashesAtLastTimestamp: readonly string[];
   readonly rebootCounter: string | null;
   readonly lastSequence: string | null;
-  /** Transform state as of the end of the committed batch (design §3.7), stored atomically. */
+  /** Transform state as of the end of the committed batch (docs/architecture.md), stored atomically. */
   readonly transformState: SavedTransformState | null;
   /** ISO-8601 time of the write. */
   readonly updatedAt: string;

@@ -1,5 +1,5 @@
 /**
- * `cloudhsm-audit-forwarder config validate|print [--file F]` (design §3.1, §3.2).
+ * `cloudhsm-audit-forwarder config validate|print [--file F]` (README "The two commands", config/README.md).
  *
  * - `validate`: loads every source (defaults, config/default.json, `--file` or `CONFIG_FILE`,
  *   env), runs all checks including reading secret files, prints `configuration OK`, exit 0.

@@ -1,5 +1,5 @@
 /**
- * `cloudhsm-audit-forwarder parse [--log-group G] [--log-stream S] [FILE...]` (design §3.1).
+ * `cloudhsm-audit-forwarder parse [--log-group G] [--log-stream S] [FILE...]` (README "The two commands").
  *
  * Each FILE holds one raw CloudWatch message; without FILE, stdin carries NDJSON CloudWatch
  * events (`logGroupName`, `logStreamName`, `timestamp`, `ingestionTime`, `message`, `eventId`).

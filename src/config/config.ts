@@ -1,4 +1,4 @@
-/** The configuration the rest of the program sees (design §3.2); built by load.ts. */
+/** The configuration the rest of the program sees (config/README.md); built by load.ts. */
 import type { KafkaCompression, LogLevel, SaslMechanism, Sigv4Service } from './schema.js';
 
 /** The resolved, validated, frozen configuration. Unset optional strings are `null`. */

@@ -1,5 +1,5 @@
 /**
- * Our own convict formats (style anchors §5.1): strict coercion of environment strings, messages
+ * Our own convict formats: strict coercion of environment strings, messages
  * that say what is accepted, and no dependency on moment/validator. Every format keeps a string it
  * cannot convert unchanged, so the validation error shows the value the user actually wrote
  * (convict's built-in `int` turns "abc" into NaN and then cannot print it).

@@ -1,5 +1,5 @@
 /**
- * Loads, validates and resolves the configuration (design §3.2).
+ * Loads, validates and resolves the configuration (config/README.md).
  *
  * Sources, lowest to highest precedence: schema defaults, `config/default.json` of the package,
  * the file named by `CONFIG_FILE` (or an explicit path), environment variables. Every problem is

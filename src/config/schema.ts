@@ -1,6 +1,6 @@
 /**
- * The configuration schema (design §3.2). Every key has a doc string, a format, a default and an
- * environment variable; secrets are `sensitive`. Env names of design §3.2 are a contract with the
+ * The configuration schema (config/README.md). Every key has a doc string, a format, a default and an
+ * environment variable; secrets are `sensitive`. Env names (README "Configuration") are a contract with the
  * tests and the Helm chart: do not rename them.
  *
  * Conventions: durations are integer milliseconds (`...Ms`, env `..._MS`); "unset" optional

@@ -4,7 +4,7 @@
  *
  * Why raw JSON: the npm registry only has `@aws-sdk/client-cloudhsm-v2` 3.332.0, whose model
  * lacks `Mode`, `NetworkType`, `Hsm.HsmType` and `Hsm.EniIpV6` and whose deserializer drops
- * unknown members (cloudwatch-api.md §9). The adapter therefore keeps the SDK for endpoint,
+ * unknown members (docs/cloudwatch-logs.md, CloudHSM v2 API). The adapter therefore keeps the SDK for endpoint,
  * signing and retries, but captures the response body with a middleware placed right after the
  * SDK's deserializer (i.e. closer to the wire, so it sees the bytes first) and returns the wire
  * JSON. The SDK's parsed output is only a fallback if the body could not be captured.

@@ -1,12 +1,12 @@
 /**
  * Keeps a cached, periodically refreshed {@link MetadataSnapshot} of the CloudHSM clusters and
- * HSMs (issue #6). Delivery never waits for it: `snapshot()` is synchronous and returns the last
+ * HSMs (docs/enrichment.md). Delivery never waits for it: `snapshot()` is synchronous and returns the last
  * good data; a failed refresh keeps that data, is counted and retried (with backoff, capped at
  * the normal interval), and never throws out of the background loop.
  *
  * HSMs (and clusters) that stop being listed keep their last known metadata with
  * `present: false`: a replaced HSM's old log stream can still be read for as long as the log
- * group's retention keeps it (cloudwatch-api.md §9). They are forgotten `retainMissingMs` after
+ * group's retention keeps it (docs/cloudwatch-logs.md). They are forgotten `retainMissingMs` after
  * they were last seen.
  */
 import { backoffDelay } from '../util/backoff.js';

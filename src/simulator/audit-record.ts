@@ -1,5 +1,5 @@
 /**
- * Writes CloudHSM audit records in the real text format (cloudhsm-audit-format.md §2–§5), for the
+ * Writes CloudHSM audit records in the real text format (docs/cloudhsm-audit-records.md), for the
  * fleet simulator, tests and benchmarks. The layout follows AWS's published examples: Time with
  * the two-digit-year human form and `usecs`, then the header lines, then the log-type details.
  */

@@ -1,5 +1,5 @@
 /**
- * Kafka sink (design §3.4): one message per OCSF event on the events topic, keyed by HSM id so
+ * Kafka sink (README "Delivery"): one message per OCSF event on the events topic, keyed by HSM id so
  * that one HSM's events stay ordered in one partition, with `event-uid`, `ocsf-class-uid` and
  * `ocsf-version` headers. Sends are serialized (one in flight per producer) and chunked by size,
  * `acks=-1`; any send failure recreates the producer and retries the chunk after a backoff, so

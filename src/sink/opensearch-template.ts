@@ -1,9 +1,9 @@
 /**
- * The index template installed at start-up (design §3.5). Mappings are explicit for the OCSF
+ * The index template installed at start-up (README "Delivery"). Mappings are explicit for the OCSF
  * fields the forwarder emits and `dynamic: false` everywhere else, so a new or unexpected field
  * is kept in `_source` but never creates a mapping by surprise. `unmapped.cloudhsm` and
  * `entity.data` are free-form: `flat_object` indexes their leaves as keywords without mapping
- * each key. ECS names are offered as `alias` fields (ocsf-mapping.md §10.1), so the documents
+ * each key. ECS names are offered as `alias` fields (docs/ocsf-mapping.md), so the documents
  * stay byte-for-byte the OCSF events sent to Kafka.
  *
  * Bump TEMPLATE_VERSION whenever the mapping changes: start-up replaces an older template and

@@ -1,5 +1,5 @@
 /**
- * OpenSearch sink (design §3.5): one bulk request per chunk of a batch, action `create` with
+ * OpenSearch sink (README "Delivery"): one bulk request per chunk of a batch, action `create` with
  * `_id` = event uid into the daily index of the event's own time. Per item (see
  * opensearch-refusal.ts): 201 is delivered, 409 is "already indexed" (a duplicate, still
  * success), 429 and 5xx are retried with backoff for just those items, a refusal of the document

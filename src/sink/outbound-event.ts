@@ -1,7 +1,7 @@
 /**
  * An OCSF event as the sinks see it: serialized once, with the fields both sinks route on.
  * Serializing once per event (not once per sink) is the cheapest way to send the same bytes to
- * Kafka and OpenSearch, which the design requires (`_source` equals the Kafka payload).
+ * Kafka and OpenSearch, as `_source` must equal the Kafka payload (docs/ocsf-mapping.md).
  */
 export interface OutboundEvent {
   /** `metadata.uid`: Kafka `event-uid` header and OpenSearch `_id`. */

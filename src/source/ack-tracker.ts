@@ -2,7 +2,7 @@ import { abortError } from '../util/clock.js';
 import type { Batch } from './batch.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
 
-/** Limits on data read but not yet acknowledged (design §2 "Backpressure"). */
+/** Limits on data read but not yet acknowledged (README "Delivery", Backpressure). */
 export interface AckTrackerOptions {
   /** Un-acked batches (plus pending reads) per stream. @default 4 */
   readonly maxInFlightBatchesPerStream?: number;

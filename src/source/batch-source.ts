@@ -13,7 +13,7 @@ export type StreamForgottenHandler = (stream: StreamRef) => void;
 export type BatchHandler = (batch: Batch) => Promise<void> | void;
 
 /**
- * The consumer's per-stream state as of the end of a batch (the transform state, design §3.7),
+ * The consumer's per-stream state as of the end of a batch (the transform state, docs/architecture.md),
  * committed with the checkpoint that covers the batch.
  */
 export type BatchState = NonNullable<CheckpointRecord['transformState']>;

@@ -10,7 +10,7 @@ export interface RateLimit {
 }
 
 /**
- * Defaults, safely under the account-wide quotas of cloudwatch-api.md §5 (GetLogEvents 10 rps,
+ * Defaults, safely under the account-wide quotas (docs/cloudwatch-logs.md, Quotas: GetLogEvents 10 rps,
  * DescribeLogStreams 25, DescribeLogGroups 10), which are shared with every other caller in the
  * account and region (console users, other tools).
  */

@@ -8,7 +8,7 @@ import { UsageError } from '../util/errors.js';
 import { messageHash } from '../util/identity.js';
 import { extractSequence, type RawEvent, type ResumePosition } from './batch.js';
 
-/** Where a stream without a checkpoint starts (design §3.2 `START_POSITION`). */
+/** Where a stream without a checkpoint starts (README "Configuration", `START_POSITION`). */
 export type StartPosition =
   | { readonly kind: 'beginning' }
   | { readonly kind: 'end' }

@@ -1,5 +1,5 @@
 /**
- * Metrics and health endpoints on a plain node:http server (design §3.8):
+ * Metrics and health endpoints on a plain node:http server (README "Operating it"):
  * - `GET /metrics`: Prometheus text from the product registry;
  * - `GET /healthz`: 200 `ok` while the process lives;
  * - `GET /readyz`: 200 when every readiness check passes, else 503; JSON body listing the checks.

@@ -1,5 +1,5 @@
 /**
- * Structured logging (design §3.8, style anchors §5.2): pino NDJSON on stdout, ISO time, level
+ * Structured logging (README "Operating it"): pino NDJSON on stdout, ISO time, level
  * labels, `service` and `version` on every line, a fixed list of redacted paths, and one child
  * logger per component. Human-readable output only when `log.pretty` is set, stdout is a TTY and
  * the dev-only `pino-pretty` package is installed; otherwise JSON (with a warning).

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics (design §3.8, style anchors §5.3): an own Registry with the Node.js default
+ * Prometheus metrics (README "Operating it"): an own Registry with the Node.js default
  * metrics, names prefixed `cloudhsm_forwarder_`, counters ending in `_total`, durations in
  * `_seconds`. Every label has a small fixed value set except `log_group`, which is one value per
  * CloudHSM cluster (call {@link Metrics.forgetLogGroup} when a cluster disappears). Never a

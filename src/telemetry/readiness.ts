@@ -1,5 +1,5 @@
 /**
- * Readiness for `GET /readyz` (design §3.8): a small registry of named checks (checkpoints loaded,
+ * Readiness for `GET /readyz` (README "Operating it"): a small registry of named checks (checkpoints loaded,
  * CloudWatch reachable, each enabled sink reachable) and a tracker that turns a sink's up/down
  * reports into a check that fails only once the sink has been down longer than a grace period
  * (`http.readySinkDownMs`), so a short broker hiccup does not pull the pod out of service.

@@ -1,6 +1,6 @@
 /**
- * Actor inference for user-management and key events (issue #6; cloudhsm-audit-format.md §5.1
- * "Actor attribution", ocsf-mapping.md §5.4). The HSM does not log who created/deleted a user or
+ * Actor inference for user-management and key events (docs/enrichment.md, section 4;
+ * docs/cloudhsm-audit-records.md, Who did it). The HSM does not log who created/deleted a user or
  * generated a key; AWS's advice is to read the CN_LOGIN/CN_LOGOUT events around it in the same
  * stream. This class keeps that per-stream login state and sets `actor.user` only when the
  * answer is unambiguous, marking it with the label `actor:inferred`.

@@ -1,6 +1,6 @@
 /**
- * What the forwarder knows about the CloudHSM clusters and HSMs it reads logs from (issue #6,
- * cloudwatch-api.md §9). Plain immutable data: built by the metadata provider from the
+ * What the forwarder knows about the CloudHSM clusters and HSMs it reads logs from
+ * (docs/enrichment.md, docs/cloudwatch-logs.md). Plain immutable data: built by the metadata provider from the
  * CloudHSM v2 API, read by the pure enricher (src/transform/enrich.ts).
  */
 

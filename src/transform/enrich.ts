@@ -1,6 +1,6 @@
 /**
  * Enrichment of normalized events with CloudHSM metadata, account/region and static labels
- * (issue #6, ocsf-mapping.md §5.2). Pure: event + snapshot in, new event out; the input is never
+ * (docs/enrichment.md). Pure: event + snapshot in, new event out; the input is never
  * mutated (only the touched parts — `metadata`, `cloud`, `device`, `unmapped.cloudhsm` — are
  * shallow-copied, everything else is shared).
  *

@@ -1,5 +1,5 @@
 /**
- * Sequence integrity of the HSM audit trail (design §3.7, format note §13).
+ * Sequence integrity of the HSM audit trail (docs/cloudhsm-audit-records.md, Sequence integrity).
  *
  * Why findings are OCSF Detection Findings (class 2004): a gap, a regression or a conflicting
  * duplicate is a conclusion the forwarder draws about the audit trail (possible loss or
@@ -19,7 +19,7 @@
  * - `duplicate`: a sequence seen recently with the same text (re-delivery; informational);
  * - `conflicting_duplicate`: a sequence seen recently with different text.
  * The first record of a stream produces nothing, whatever its sequence: a stream whose earliest
- * retained record is not 0x0 only means retention expired or the forwarder started late (§13.2),
+ * retained record is not 0x0 only means retention expired or the forwarder started late,
  * and an alert for every stream at every fresh start would teach SOCs to ignore these findings.
  */
 

@@ -1,5 +1,5 @@
 /**
- * CloudHSM → OCSF 1.1.0 mapping data (ocsf-mapping.md §3, §4, §5.3, §6). Kept as plain data so
+ * CloudHSM → OCSF 1.1.0 mapping data (docs/ocsf-mapping.md). Kept as plain data so
  * that an OCSF upgrade (e.g. 1.9's User Management class replacing Account Change) or a severity
  * policy change edits this table, not the normalizer.
  */
@@ -55,7 +55,7 @@ export const STATUS_CAPTIONS: Readonly<Record<number, string>> = {
   99: 'Other',
 };
 
-/** §6.2: any failed command is Low, whatever the opcode's success severity. */
+/** Severity policy: any failed command is Low, whatever the opcode's success severity. */
 export const FAILURE_SEVERITY_ID = 2;
 
 /**
@@ -68,7 +68,7 @@ const CLOSED_WITHOUT_LOGOUT =
   'connection closed without explicit logout; its session keys and quorum tokens were deleted';
 const SESSION_CLOSED = 'session closed; its session keys and quorum tokens were deleted';
 
-/** §4: opcode name → mapping. Opcodes not listed here use {@link DEFAULT_OPCODE_MAPPING}. */
+/** Opcode name → mapping. Opcodes not listed here use {@link DEFAULT_OPCODE_MAPPING}. */
 export const OPCODE_MAPPINGS: Readonly<Record<string, OpcodeMapping>> = {
   CN_LOGIN: { classUid: 3002, activityId: 1, activityName: 'Logon', severityId: 1 },
   CN_LOGOUT: { classUid: 3002, activityId: 2, activityName: 'Logoff', severityId: 1 },
@@ -137,11 +137,11 @@ export const OPCODE_MAPPINGS: Readonly<Record<string, OpcodeMapping>> = {
 
 /**
  * Any other opcode: Entity Management / Other on the HSM; the normalizer puts the opcode name
- * into `activity_name` (§4 "any other opcode").
+ * into `activity_name`, so a new firmware opcode stays searchable.
  */
 export const DEFAULT_OPCODE_MAPPING: OpcodeMapping = entity(99, 'Other', 'HSM', 1);
 
-/** §4 certificate-storage `op_code` rows; other op codes fall back to Other on a Certificate. */
+/** Certificate-storage `op_code` values; other op codes fall back to Other on a Certificate. */
 export const CERT_STORE_MAPPINGS: Readonly<Record<string, OpcodeMapping>> = {
   CreateObject: entity(1, 'Create', 'Certificate', 1),
   SetAttributeValues: entity(3, 'Update', 'Certificate', 1),
@@ -181,7 +181,7 @@ export const ACTIVITY_CAPTIONS: Readonly<Record<OcsfClassUid, Readonly<Record<nu
   3004: { 0: 'Unknown', 1: 'Create', 2: 'Read', 3: 'Update', 4: 'Delete', 99: 'Other' },
 };
 
-/** How a CloudHSM `User Type` maps onto OCSF `user.type_id` (§5.3), plus its short form. */
+/** How a CloudHSM `User Type` maps onto OCSF `user.type_id`, plus its short form. */
 export interface UserTypeMapping {
   typeId: number;
   type: string;
@@ -189,7 +189,7 @@ export interface UserTypeMapping {
   short: string;
 }
 
-/** §5.3 user types. Unknown types map to 99 with the raw name as `user.type`. */
+/** User types (docs/ocsf-mapping.md, Per class). Unknown types map to 99 with the raw name as `user.type`. */
 export const USER_TYPES: Readonly<Record<string, UserTypeMapping>> = {
   CN_CRYPTO_USER: { typeId: 1, type: 'User', short: 'CU' },
   CN_CRYPTO_OFFICER: { typeId: 2, type: 'Admin', short: 'CO' },

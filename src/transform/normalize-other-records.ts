@@ -1,6 +1,6 @@
 /**
  * Certificate-storage JSON records and records the parser does not understand, as OCSF events
- * (ocsf-mapping.md §5.6; an unparseable record is still an event, never dropped).
+ * (docs/ocsf-mapping.md, Per class; an unparseable record is still an event, never dropped).
  */
 
 import {
@@ -35,7 +35,7 @@ import {
 import type { NormalizeContext } from './ocsf-builders.js';
 
 // ---------------------------------------------------------------------------------------------
-// Certificate-storage JSON records (§5.6).
+// Certificate-storage JSON records.
 
 export function normalizeCertStore(
   record: SourceRecord,
@@ -105,7 +105,7 @@ export function normalizeCertStore(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Unparseable records: still an event (design §5), Entity Management / Other on the stream.
+// Unparseable records: still an event (nothing is dropped), Entity Management / Other on the stream.
 
 export function normalizeUnparseable(
   record: SourceRecord,

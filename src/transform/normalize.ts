@@ -1,11 +1,11 @@
 /**
- * Parsed CloudHSM record → OCSF 1.1.0 event (ocsf-mapping.md §3–§8, example events §7.6).
+ * Parsed CloudHSM record → OCSF 1.1.0 event (docs/ocsf-mapping.md).
  * Pure: no I/O, no clock; the same input always gives the same event.
  *
  * `unmapped.cloudhsm` keeps only what the event has no attribute for, or what its attribute
  * loses (README "What it emits" lists the keys per record kind); `raw_data` keeps the whole text.
  *
- * Deliberate deviations from the §7.6 examples:
+ * Deliberate deviations from a field-for-field mapping:
  * - `unmapped.cloudhsm` values are strings (`time_usecs` too), so the OpenSearch mapping has
  *   one stable type per key.
  * - `entity.data` carries handles as strings: hsm2m handles can exceed 2^53.
@@ -167,7 +167,7 @@ function normalizeHsm(
     event.service = { name: 'AWS CloudHSM', uid: clusterId };
     event.is_remote = true;
   } else if (mapping.classUid === 3001) {
-    // Newer firmware names the target separately; `User *` then describes the actor (§5.2).
+    // Newer firmware names the target separately; `User *` then describes the actor.
     if (hasTarget) {
       subject = buildUser(values.target_user_name, parsed.targetUserType, values.target_user_id);
       actorUser = buildUser(values.user_name, parsed.userType, values.user_id);

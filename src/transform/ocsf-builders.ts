@@ -1,6 +1,5 @@
 /**
- * The parts every OCSF event of this forwarder is built from (ocsf-mapping.md §3, example events
- * §7.6): identity, time, classification, metadata, cloud and device, and the canonical key order.
+ * The parts every OCSF event of this forwarder is built from (docs/ocsf-mapping.md): identity, time, classification, metadata, cloud and device, and the canonical key order.
  * Pure: no I/O, no clock. Used by the normalizers of each record kind and by integrity findings.
  */
 import { createHash } from 'node:crypto';
@@ -49,7 +48,7 @@ export function isHsmStream(logStream: string): boolean {
 }
 
 /**
- * `metadata.uid` (design §3.3). HSM records with a valid sequence and reboot counter:
+ * `metadata.uid` (README "What it emits", Identity). HSM records with a valid sequence and reboot counter:
  * `<hsm-id>:<reboot counter>:<sequence>`, both lower-case hex as printed. Everything else:
  * `<log-stream>:` + the first 32 hex chars of sha256 over the UTF-8 text
  * `${record.timestamp}\n${record.message}` — the CloudWatch timestamp in decimal ms, a newline,
@@ -254,7 +253,7 @@ export function cloudwatchFields(
   if (record.eventId !== undefined) out.cloudwatch_event_id = record.eventId;
 }
 
-// Key order of the emitted JSON follows §7.6 so that golden files and humans read alike.
+// One canonical key order (docs/ocsf-mapping.md, Key order) so that golden files and humans read alike.
 // Named stores in a fixed order keep every event on the same few hidden classes, which is
 // what makes normalize + JSON.stringify fast (a keyed loop here cost ~10x).
 /** Rebuilds the event with its keys in the canonical order. */

@@ -1,5 +1,5 @@
 /**
- * Parser for CloudHSM audit messages (format note §2–§9, checklist §13a). Pure and total:
+ * Parser for CloudHSM audit messages (docs/cloudhsm-audit-records.md). Pure and total:
  * `parseRecord` never throws, whatever the input.
  *
  * What "unparseable" means (everything else parses, possibly with `warnings`):

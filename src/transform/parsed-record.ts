@@ -93,7 +93,7 @@ export interface HsmRecord {
   warnings: string[];
 }
 
-/** A certificate-storage JSON record (§9); integers are kept as their decimal text. */
+/** A certificate-storage JSON record (docs/cloudhsm-audit-records.md); integers are kept as their decimal text. */
 export interface CertStoreRecord {
   kind: 'certstore';
   /** Every top-level member in order, value as its JSON source text. */

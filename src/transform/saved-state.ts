@@ -1,6 +1,6 @@
 /**
  * The transform state of one stream as of the end of a batch. It travels with its batch to the
- * acknowledgement and is committed with the checkpoint that covers the batch (design §3.7), so a
+ * acknowledgement and is committed with the checkpoint that covers the batch (docs/architecture.md), so a
  * restart neither re-reports integrity findings nor forgets who is logged in.
  */
 import type { ActorStreamState } from './actor-inference.js';

@@ -34,7 +34,7 @@ export class UsageError extends ForwarderError {
   }
 }
 
-/** Exit status for an error reaching the top of a command (design §3.1). */
+/** Exit status for an error reaching the top of a command (README "The two commands": exit statuses). */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return 2;
   if (error instanceof ForwarderError && error.code === 'FWD_ERR_CHECKPOINT_CORRUPT') return 2;

@@ -1,5 +1,5 @@
 // Offline OCSF 1.1.0 validation for tests: the compiled JSON Schemas (test/ocsf/schemas, built by
-// scripts/compile-ocsf-schemas.ts) plus the semantic checks of ocsf-mapping.md §7.4 that JSON
+// scripts/compile-ocsf-schemas.ts) plus the semantic checks (docs/ocsf-mapping.md, Validation) that JSON
 // Schema cannot express, in the spirit of the OCSF server's /api/v2/validate.
 import { AssertionError } from 'node:assert';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * End to end, against the real stack: the forwarder binary reads a simulated CloudHSM fleet from
  * the CloudWatch Logs emulator and delivers it to the real Kafka broker and OpenSearch node,
- * through crashes (SIGKILL), sink outages and a graceful stop (issue #5's acceptance).
+ * through crashes (SIGKILL), sink outages and a graceful stop (README "Delivery").
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

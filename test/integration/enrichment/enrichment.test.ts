@@ -105,7 +105,7 @@ function addHsmsMiddleware(
       const clusters = json.Clusters ?? (json.Cluster === undefined ? [] : [json.Cluster]);
       for (const cluster of clusters) {
         // moto sends an ISO string where AWS sends epoch seconds; the SDK would log a TypeError
-        // for every cluster (cloudwatch-api.md §10.4). Not asserted on; normalised for quiet logs.
+        // for every cluster (docs/cloudwatch-logs.md, moto quirks). Not asserted on; normalised for quiet logs.
         if (typeof cluster.CreateTimestamp === 'string') {
           cluster.CreateTimestamp = Date.parse(`${cluster.CreateTimestamp}Z`) / 1000;
         }
@@ -173,7 +173,7 @@ describe('enrichment against the CloudHSM v2 emulator', () => {
     aws = awsSettings();
     admin = createCloudHsmClient(aws);
     addHsmsMiddleware(admin, new Map()); // only for the CreateTimestamp normalisation
-    // No TagList at creation: moto keeps creation tags apart from ListTags (§10.4).
+    // No TagList at creation: moto keeps creation tags apart from ListTags.
     const answer = await admin.send(
       new CreateClusterCommand({ HsmType: 'hsm2m.medium', SubnetIds: [`subnet-${suffix}`] }),
     );

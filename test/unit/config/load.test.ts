@@ -76,7 +76,7 @@ describe('loadConfig: defaults and sources', () => {
     assert.ok(Object.isFrozen(config.source.logGroupPrefixes));
   });
 
-  it('applies the design §3.2 environment variables', () => {
+  it('applies the documented environment variables', () => {
     const config = load({
       AWS_REGION: 'eu-west-1',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:5000',

@@ -38,7 +38,7 @@ const USER_OPCODES = new Set([
   'CN_CHANGE_PSWD',
 ]);
 
-/** One HSM audit record in the documented text format (cloudhsm-audit-format.md §2). */
+/** One HSM audit record in the documented text format (docs/cloudhsm-audit-records.md). */
 export function auditText(spec: RecordSpec): string {
   const usecs = BigInt(T0 + spec.seq * 1000) * 1000n;
   const lines = [

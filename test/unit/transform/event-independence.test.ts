@@ -1,5 +1,5 @@
 // Every event is a tree of its own: no object is shared with another event and none is frozen.
-// Shared or frozen parts take JSON.stringify off V8's fast path (design §6), and a consumer that
+// Shared or frozen parts take JSON.stringify off V8's fast path (README "Performance"), and a consumer that
 // changes one event must never change another. The chain is the pipeline's own: parse →
 // normalize → enrich → actor inference, plus integrity findings (src/pipeline/transform-batch.ts).
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 // Golden-file tests: every published AWS sample → full OCSF event, pinned in test/fixtures/golden.
 // Regenerate with UPDATE_GOLDEN=1 after an intended mapping change, then review the diff.
 // The golden files are written by the code, so they only catch changes; the EXPECTED table is
-// written by hand from the samples and ocsf-mapping.md (§4 classes and severities, §8 unmapped)
+// written by hand from the samples and docs/ocsf-mapping.md (classes, severities, unmapped)
 // and is what says the output is right.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -378,7 +378,7 @@ describe('golden samples', () => {
     assert.equal(event.entity?.uid, '463180677312929947');
   });
 
-  it('matches the failed-login example of ocsf-mapping.md §7.6 field by field', () => {
+  it('matches the hand-written failed-login example field by field', () => {
     const event = toOcsfEvent(sampleRecord('aws-doc-login-fail-bad-password.txt'), CONTEXT);
     assert.equal(
       event.message,

@@ -70,7 +70,7 @@ describe('parse command', () => {
       records.map((e) => e.raw_data),
       sampleNames().map(readSample),
     );
-    // The doc samples are not one coherent stream (format note §13.8), so findings appear.
+    // The doc samples are not one coherent stream (docs/cloudhsm-audit-records.md), so findings appear.
     assert.ok(all.length > records.length);
     assert.ok(records.every((e) => e.metadata.log_name === '/aws/cloudhsm/cluster-abc'));
     const cert = records.find((e) => e.entity?.uid === '463180677312929947');
