@@ -13,7 +13,7 @@ import {
 import type { CloudHsmUnmapped, OcsfEntity, OcsfEvent } from './ocsf-event.js';
 import type { CertStoreRecord, UnparseableRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { flat, join } from '../util/flat-string.js';
+import { join } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -56,13 +56,13 @@ export function normalizeCertStore(
 
   const metadata = baseMetadata(record, parsed, CERT_STORE_FEATURE, false);
   if (opCode !== undefined) metadata.event_code = opCode;
-  if (parsed.timestamp !== undefined) metadata.original_time = flat(parsed.timestamp);
+  if (parsed.timestamp !== undefined) metadata.original_time = parsed.timestamp;
   finishMetadata(metadata, record);
 
   const handle = parsed.objectHandle;
   const entity: OcsfEntity =
     typeof handle === 'string'
-      ? { uid: flat(handle), name: join('certificate object ', handle), type: 'Certificate' }
+      ? { uid: handle, name: join('certificate object ', handle), type: 'Certificate' }
       : { name: 'certificate object', type: 'Certificate' };
   if (Array.isArray(parsed.attributes)) {
     entity.data = { modified_attributes: parsed.attributes };

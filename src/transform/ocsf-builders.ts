@@ -16,7 +16,7 @@ import type {
 } from './ocsf-event.js';
 import type { ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { internFlat, join } from '../util/flat-string.js';
+import { join } from '../util/flat-string.js';
 import { numberText } from '../util/number-text.js';
 import { OCSF_VERSION } from '../util/identity.js';
 
@@ -39,7 +39,7 @@ export function clusterIdOf(logGroup: string): string {
   let end = logGroup.length;
   while (end > 0 && logGroup.charCodeAt(end - 1) === 47) end--;
   const start = logGroup.lastIndexOf('/', end - 1) + 1;
-  return internFlat(logGroup.slice(start, end));
+  return logGroup.slice(start, end);
 }
 
 /** HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster. */
