@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import { FileCheckpointStore } from '../../../src/checkpoint/file-store.js';
 import {
@@ -14,18 +11,9 @@ import {
 import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
 import { RecordingMetrics } from '../../unit/source/support/recording-metrics.js';
 import { client, uniquePrefix, waitFor, Writer } from './support/aws.js';
+import { checkpointDir } from './support/checkpoint-dir.js';
 import { MemorySink } from './support/memory-sink.js';
 import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
-
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-async function checkpointDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cwl-it-'));
-  dirs.push(dir);
-  return dir;
-}
 
 /** Records the instant of every GetLogEvents call. */
 class CountingPort implements CloudWatchPort {

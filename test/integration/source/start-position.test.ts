@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 
 import { FileCheckpointStore } from '../../../src/checkpoint/file-store.js';
@@ -10,6 +7,7 @@ import { CloudWatchSource } from '../../../src/source/cloudwatch-source.js';
 import type { StartPosition } from '../../../src/source/read-position.js';
 import { RecordingMetrics } from '../../unit/source/support/recording-metrics.js';
 import { client, uniquePrefix, waitFor, Writer } from './support/aws.js';
+import { checkpointDir } from './support/checkpoint-dir.js';
 import { MemorySink } from './support/memory-sink.js';
 import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
@@ -17,17 +15,9 @@ import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 // the previous run is what that run wrote to disk, exactly as for a restarted process.
 
 const cwl = client();
-const dirs: string[] = [];
-after(async () => {
+after(() => {
   cwl.destroy();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
-
-async function checkpointDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'cwl-start-'));
-  dirs.push(dir);
-  return dir;
-}
 
 interface Run {
   readonly source: CloudWatchSource;
