@@ -13,6 +13,8 @@ import { Dispatcher } from './pipeline/dispatcher.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { CloudWatchSource } from './source/cloudwatch-source.js';
 import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
+import { BudgetRegistry } from './source/budget-registry.js';
+import { RateLimiter } from './source/rate-limiter.js';
 import { parseStartPosition } from './source/read-position.js';
 import { DeadLetter } from './sink/dead-letter.js';
 import { createKafkaClient } from './sink/kafka-client.js';
@@ -35,6 +37,7 @@ import type { EventEnricher } from './transform/transform-record.js';
 import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
+import { monotonicClock } from './util/clock.js';
 import { UsageError } from './util/errors.js';
 import type { StreamRef } from './util/identity.js';
 
@@ -186,6 +189,23 @@ export function createApp(config: Config, logger: Logger): App {
     onFallback: (entries) => telemetry.metrics.deadLetterFallbacks.inc(entries),
   });
 
+  // One budget per account and region (the quotas' scope); every source of that scope shares it.
+  const budgets = new BudgetRegistry(
+    () =>
+      new RateLimiter(
+        {
+          GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
+          DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
+          DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
+        },
+        monotonicClock,
+        {
+          minIdleMs: config.source.pollMinIntervalMs,
+          onSiblingsWoken: (stream, woken) => telemetry.sourceMetrics.siblingsWoken(stream, woken),
+        },
+      ),
+  );
+  const scope = { accountId: config.aws.accountId, region: awsRegion(config) };
   const source = new CloudWatchSource({
     port: new SdkCloudWatchPort(
       createCloudWatchClient({
@@ -195,7 +215,7 @@ export function createApp(config: Config, logger: Logger): App {
     ),
     checkpointStore: new FileCheckpointStore({
       dir: config.checkpoint.dir,
-      scope: { accountId: config.aws.accountId, region: awsRegion(config) },
+      scope,
     }),
     logger: log('source'),
     metrics: telemetry.sourceMetrics,
@@ -205,11 +225,7 @@ export function createApp(config: Config, logger: Logger): App {
       logGroups: config.source.logGroups,
       intervalMs: config.source.discoveryIntervalMs,
     },
-    polling: {
-      pageLimit: config.source.pageLimit,
-      minIdleMs: config.source.pollMinIntervalMs,
-      maxIdleMs: config.source.pollMaxIntervalMs,
-    },
+    polling: { pageLimit: config.source.pageLimit },
     retiredCheckpointRetentionMs: config.source.retiredCheckpointRetentionMs,
     backpressure: {
       maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
@@ -217,11 +233,7 @@ export function createApp(config: Config, logger: Logger): App {
       maxInFlightEvents: config.pipeline.maxInFlightEvents,
       maxInFlightBytes: config.pipeline.maxInFlightBytes,
     },
-    rateLimits: {
-      GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
-      DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
-      DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
-    },
+    limiter: budgets.forScope(scope),
   });
 
   const labels = config.enrichment.labels;

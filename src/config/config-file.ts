@@ -26,6 +26,27 @@ function jsonType(value: unknown): string {
 }
 
 /**
+ * Settings of earlier versions: naming the way forward beats "unknown key" (in a file) or silence
+ * (in the environment, which convict does not check).
+ */
+export const REMOVED_SETTINGS: Readonly<
+  Record<string, { readonly env: string; readonly instead: string }>
+> = {
+  'source.pollMaxIntervalMs': {
+    env: 'POLL_MAX_INTERVAL_MS',
+    instead:
+      'idle streams are now polled round-robin as often as source.rateLimits.getLogEvents allows (their longest wait is about streams / rate seconds). Remove it; to poll idle streams less often, raise source.pollMinIntervalMs (POLL_MIN_INTERVAL_MS) or lower the rate',
+  },
+};
+
+/** Problems for removed settings still set in the environment. */
+export function removedEnvironmentSettings(env: NodeJS.ProcessEnv): string[] {
+  return Object.values(REMOVED_SETTINGS)
+    .filter((setting) => env[setting.env] !== undefined)
+    .map((setting) => `${setting.env} was removed: ${setting.instead}`);
+}
+
+/**
  * Structural check of a file against the schema before convict sees it: unknown keys, objects
  * where a single value belongs and scalars where a section belongs (convict's merge would crash
  * or silently accept those).
@@ -38,6 +59,11 @@ export function checkFileShape(value: unknown, source: string): string[] {
       const childPath = [...path, name];
       const key = childPath.join('.');
       const node = schemaNode(childPath);
+      const removed = REMOVED_SETTINGS[key];
+      if (node === undefined && removed !== undefined) {
+        problems.push(`${source}: "${key}" was removed: ${removed.instead}`);
+        continue;
+      }
       if (node === undefined) {
         const parent = path.length === 0 ? 'at the top level' : `under "${path.join('.')}"`;
         problems.push(

@@ -15,7 +15,6 @@ export interface Config {
     readonly startPosition: string;
     readonly discoveryIntervalMs: number;
     readonly pollMinIntervalMs: number;
-    readonly pollMaxIntervalMs: number;
     readonly retiredCheckpointRetentionMs: number;
     readonly pageLimit: number;
     /** Calls per second per API operation (shared by all streams). */

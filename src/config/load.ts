@@ -10,7 +10,12 @@ import { join, resolve } from 'node:path';
 import convict from 'convict';
 import { UsageError } from '../util/errors.js';
 import type { Config } from './config.js';
-import { checkFileShape, convictProblems, readJsonFile } from './config-file.js';
+import {
+  checkFileShape,
+  convictProblems,
+  readJsonFile,
+  removedEnvironmentSettings,
+} from './config-file.js';
 import { packageRoot } from './package-info.js';
 import { configError } from './problems.js';
 import { optional, resolveConfig } from './resolve.js';
@@ -97,6 +102,8 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): LoadedCo
         what: options.file === undefined ? 'CONFIG_FILE' : 'configuration file',
       });
     }
+    const removed = removedEnvironmentSettings(env);
+    if (removed.length > 0) throw configError(removed);
     for (const layer of layers) {
       const content = readJsonFile(layer.path, layer.what);
       const problems = checkFileShape(content, `${layer.what} "${layer.path}"`);

@@ -58,11 +58,6 @@ export function resolveConfig(raw: RawConfig, ctx: Context): Config {
   const { problems } = ctx;
   const { source, pipeline, kafka, opensearch } = raw;
 
-  if (source.pollMinIntervalMs > source.pollMaxIntervalMs) {
-    problems.push(
-      `${keyLabel('source.pollMinIntervalMs')} (${source.pollMinIntervalMs}) must not exceed ${keyLabel('source.pollMaxIntervalMs')} (${source.pollMaxIntervalMs})`,
-    );
-  }
   if (pipeline.maxInFlightBatchesPerStream > pipeline.maxInFlightBatches) {
     problems.push(
       `${keyLabel('pipeline.maxInFlightBatchesPerStream')} (${pipeline.maxInFlightBatchesPerStream}) must not exceed ${keyLabel('pipeline.maxInFlightBatches')} (${pipeline.maxInFlightBatches})`,

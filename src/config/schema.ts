@@ -7,6 +7,11 @@
  * strings are `''` here and `null` in the resolved {@link Config} (see load.ts).
  */
 import type convict from 'convict';
+import {
+  CLOUDWATCH_LOGS_QUOTAS,
+  DEFAULT_BUDGETS,
+  GET_LOG_EVENTS_HEADROOM,
+} from '../util/cloudwatch-quotas.js';
 import { registerFormats } from './formats.js';
 
 registerFormats();
@@ -32,7 +37,6 @@ export interface RawConfig {
     startPosition: string;
     discoveryIntervalMs: number;
     pollMinIntervalMs: number;
-    pollMaxIntervalMs: number;
     pageLimit: number;
     retiredCheckpointRetentionMs: number;
     rateLimits: { getLogEvents: number; describeLogStreams: number; describeLogGroups: number };
@@ -150,15 +154,9 @@ export const schema: convict.Schema<RawConfig> = {
       1_000,
     ),
     pollMinIntervalMs: ms(
-      'First wait after a stream reached its end (ms); the wait doubles while the stream stays idle.',
+      'Shortest interval between two polls of an idle stream (ms). Idle streams are polled round-robin as often as the GetLogEvents budget allows, so their longest wait is about (streams / rateLimits.getLogEvents) seconds; this floor keeps a small fleet from polling many times a second.',
       'POLL_MIN_INTERVAL_MS',
       1_000,
-      0,
-    ),
-    pollMaxIntervalMs: ms(
-      'Longest wait between two polls of an idle stream (ms).',
-      'POLL_MAX_INTERVAL_MS',
-      30_000,
       0,
     ),
     pageLimit: {
@@ -178,25 +176,25 @@ export const schema: convict.Schema<RawConfig> = {
     ),
     rateLimits: {
       getLogEvents: {
-        doc: 'Maximum GetLogEvents calls per second, shared by all streams (account quota: 25/s per region).',
+        doc: `GetLogEvents calls per second, shared by all streams of the account and region and never exceeded (quota: ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.perSecond}/s in the lowest regions, ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.note}; the default leaves ${GET_LOG_EVENTS_HEADROOM.console}/s for the console and ${GET_LOG_EVENTS_HEADROOM.backfill}/s for a backfill).`,
         format: 'fwd-number',
-        default: 8,
+        default: DEFAULT_BUDGETS.GetLogEvents,
         env: 'RATE_LIMIT_GET_LOG_EVENTS',
         min: 0.01,
         max: 1_000,
       },
       describeLogStreams: {
-        doc: 'Maximum DescribeLogStreams calls per second (account quota: 5/s per region).',
+        doc: `DescribeLogStreams calls per second for discovery (quota: ${CLOUDWATCH_LOGS_QUOTAS.DescribeLogStreams.perSecond}/s, adjustable; the default is a fifth of it).`,
         format: 'fwd-number',
-        default: 5,
+        default: DEFAULT_BUDGETS.DescribeLogStreams,
         env: 'RATE_LIMIT_DESCRIBE_LOG_STREAMS',
         min: 0.01,
         max: 1_000,
       },
       describeLogGroups: {
-        doc: 'Maximum DescribeLogGroups calls per second.',
+        doc: `DescribeLogGroups calls per second for discovery (quota: ${CLOUDWATCH_LOGS_QUOTAS.DescribeLogGroups.perSecond}/s, adjustable; the default is a fifth of it).`,
         format: 'fwd-number',
-        default: 2,
+        default: DEFAULT_BUDGETS.DescribeLogGroups,
         env: 'RATE_LIMIT_DESCRIBE_LOG_GROUPS',
         min: 0.01,
         max: 1_000,

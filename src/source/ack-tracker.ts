@@ -161,6 +161,19 @@ export class AckTracker<S = unknown> {
   }
 
   /**
+   * {@link reserve} without waiting: the reservation if it can be granted now (and nobody waits
+   * before it), otherwise undefined.
+   */
+  tryReserve(stream: StreamRef, events: number): Reservation | undefined {
+    if (this.waiters.length > 0) return undefined;
+    const key = streamKey(stream);
+    const size = Math.min(Math.max(0, events), this.maxInFlightEvents);
+    const bytes = Math.min(PAGE_BYTES, this.maxInFlightBytes);
+    if (this.blocker(key, size, bytes) !== undefined) return undefined;
+    return this.grant(key, size, bytes);
+  }
+
+  /**
    * Marks a batch acknowledged. Returns the newest batch of the contiguous acknowledged prefix
    * (its `resume` is the checkpoint to persist) when the prefix grew, otherwise undefined
    * (an earlier batch is still pending, or the batch is unknown / already acknowledged). The
@@ -312,29 +325,37 @@ export class AckTracker<S = unknown> {
     };
   }
 
+  /** What keeps a reservation of this size from being granted now, if anything. */
+  private blocker(key: string, events: number, bytes: number): 'stream' | 'budget' | undefined {
+    const state = this.streams.get(key);
+    const held = (state?.entries.length ?? 0) + (state?.reserved ?? 0);
+    // A stream that already holds events may not take the budget's last reservation's worth:
+    // a stream whose delivery is stuck (e.g. its index refuses writes) then cannot starve the
+    // other streams, however the page size and the budgets are configured. Like the per-stream
+    // batch limit, this waits for the stream's own acks and holds up no other waiter.
+    const streamFull =
+      held >= this.maxInFlightBatchesPerStream ||
+      (held > 0 &&
+        ((state?.events ?? 0) + 2 * events > this.maxInFlightEvents ||
+          (state?.bytes ?? 0) + 2 * bytes > this.maxInFlightBytes));
+    if (streamFull) return 'stream';
+    if (this.batches + this.reservations >= this.maxInFlightBatches) return 'budget';
+    if (this.events + events > this.maxInFlightEvents) return 'budget';
+    if (this.bytes + bytes > this.maxInFlightBytes) return 'budget';
+    return undefined;
+  }
+
   private wake(): void {
     for (let i = 0; i < this.waiters.length;) {
       const waiter = this.waiters[i] as Waiter;
-      const state = this.streams.get(waiter.key);
-      const held = (state?.entries.length ?? 0) + (state?.reserved ?? 0);
-      // A stream that already holds events may not take the budget's last reservation's worth:
-      // a stream whose delivery is stuck (e.g. its index refuses writes) then cannot starve the
-      // other streams, however the page size and the budgets are configured. Like the per-stream
-      // batch limit, this waits for the stream's own acks and holds up no other waiter.
-      const streamFull =
-        held >= this.maxInFlightBatchesPerStream ||
-        (held > 0 &&
-          ((state?.events ?? 0) + 2 * waiter.events > this.maxInFlightEvents ||
-            (state?.bytes ?? 0) + 2 * waiter.bytes > this.maxInFlightBytes));
-      if (streamFull) {
+      const blocker = this.blocker(waiter.key, waiter.events, waiter.bytes);
+      if (blocker === 'stream') {
         i += 1;
         continue;
       }
       // Global budgets are strictly first-come first-served so that large reservations are not
       // starved by a stream of small ones.
-      if (this.batches + this.reservations >= this.maxInFlightBatches) return;
-      if (this.events + waiter.events > this.maxInFlightEvents) return;
-      if (this.bytes + waiter.bytes > this.maxInFlightBytes) return;
+      if (blocker === 'budget') return;
       this.waiters.splice(i, 1);
       waiter.cleanup();
       waiter.resolve(this.grant(waiter.key, waiter.events, waiter.bytes));

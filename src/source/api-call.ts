@@ -39,12 +39,24 @@ export async function limitedCall<T>(
   operation: ApiOperation,
   call: () => Promise<T>,
   signal?: AbortSignal,
-  tokenSent = false,
 ): Promise<T> {
   const waitStart = context.clock.now();
   await context.limiter.acquire(operation, signal);
+  context.metrics.rateLimitWait(operation, context.clock.now() - waitStart);
+  return instrumentedCall(context, operation, call);
+}
+
+/**
+ * One attempt whose budget was already granted (GetLogEvents: by the poll scheduler): records
+ * duration and outcome. `tokenSent` tells a rejected forward token from another bad parameter.
+ */
+export async function instrumentedCall<T>(
+  context: Pick<ApiCallContext, 'metrics' | 'clock'>,
+  operation: ApiOperation,
+  call: () => Promise<T>,
+  tokenSent = false,
+): Promise<T> {
   const started = context.clock.now();
-  context.metrics.rateLimitWait(operation, started - waitStart);
   try {
     const result = await call();
     context.metrics.apiCall(operation, 'success', context.clock.now() - started);

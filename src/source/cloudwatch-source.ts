@@ -14,6 +14,7 @@ import { CheckpointWriter } from './checkpoint-writer.js';
 import { monotonicClock, systemClock, type Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import { noopLogger, type ComponentLogger } from '../util/logger.js';
+import type { PollSchedulerOptions } from './poll-scheduler.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 import { noopSourceMetrics, type ApiOperation, type SourceMetrics } from './source-metrics.js';
 import { StreamDiscovery, type StreamDiscoveryOptions } from './stream-discovery.js';
@@ -34,7 +35,9 @@ export interface CloudWatchSourceOptions {
   readonly backpressure?: AckTrackerOptions;
   /** Per-operation limits (defaults in DEFAULT_RATE_LIMITS); ignored when `limiter` is given. */
   readonly rateLimits?: Partial<Record<ApiOperation, RateLimit>>;
-  /** A limiter shared with other users of the same account and region. */
+  /** How the GetLogEvents budget is spent over the streams; ignored when `limiter` is given. */
+  readonly scheduling?: PollSchedulerOptions;
+  /** The budget of the account and region, shared with its other users (BudgetRegistry). */
   readonly limiter?: RateLimiter;
   readonly backoff?: BackoffOptions;
   /**
@@ -91,6 +94,10 @@ export class CloudWatchSource implements BatchSource {
       new RateLimiter(
         options.rateLimits,
         options.clock === undefined ? monotonicClock : options.clock,
+        {
+          ...options.scheduling,
+          onSiblingsWoken: (stream, woken) => this.metrics.siblingsWoken(stream, woken),
+        },
       );
     this.tracker = new AckTracker<BatchState>(options.backpressure);
     this.store = options.checkpointStore;

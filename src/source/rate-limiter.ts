@@ -1,4 +1,6 @@
 import { abortError, monotonicClock, type Clock } from '../util/clock.js';
+import { PollScheduler, type CallBudget, type PollSchedulerOptions } from './poll-scheduler.js';
+import { DEFAULT_BUDGETS } from '../util/cloudwatch-quotas.js';
 import type { ApiOperation } from './source-metrics.js';
 
 /** Rate of one token bucket. */
@@ -9,15 +11,11 @@ export interface RateLimit {
   readonly burst?: number;
 }
 
-/**
- * Defaults, safely under the account-wide quotas (docs/cloudwatch-logs.md, Quotas: GetLogEvents 10 rps,
- * DescribeLogStreams 25, DescribeLogGroups 10), which are shared with every other caller in the
- * account and region (console users, other tools).
- */
+/** Defaults: the budgets derived from the quota table (util/cloudwatch-quotas.ts). */
 export const DEFAULT_RATE_LIMITS: Readonly<Record<ApiOperation, Required<RateLimit>>> = {
-  GetLogEvents: { ratePerSecond: 8, burst: 1 },
-  DescribeLogStreams: { ratePerSecond: 5, burst: 1 },
-  DescribeLogGroups: { ratePerSecond: 2, burst: 1 },
+  GetLogEvents: { ratePerSecond: DEFAULT_BUDGETS.GetLogEvents, burst: 1 },
+  DescribeLogStreams: { ratePerSecond: DEFAULT_BUDGETS.DescribeLogStreams, burst: 1 },
+  DescribeLogGroups: { ratePerSecond: DEFAULT_BUDGETS.DescribeLogGroups, burst: 1 },
 };
 
 /**
@@ -41,7 +39,7 @@ interface Waiter {
  * Besides the bucket, grants are capped at `max(1, floor(rate))` in any sliding one-second window,
  * so that a burst never pushes a second over the configured rate.
  */
-export class TokenBucket {
+export class TokenBucket implements CallBudget {
   private readonly rate: number;
   private readonly burst: number;
   private readonly windowCap: number;
@@ -100,6 +98,23 @@ export class TokenBucket {
     return this.delayUntilNext() === 0;
   }
 
+  take(): { readonly at: number } | { readonly waitMs: number } {
+    const waitMs = this.delayUntilNext();
+    return waitMs > 0 ? { waitMs } : { at: this.recent.at(-1) as number };
+  }
+
+  /**
+   * Returns a token whose call was not made: removes its grant from the sliding window (if it
+   * is still there) and puts it back in the bucket.
+   */
+  giveBack(at: number): void {
+    const index = this.recent.lastIndexOf(at);
+    if (index >= 0) this.recent.splice(index, 1);
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+    // A waiter may be able to go now.
+    if (this.queue.length > 0) void this.pump();
+  }
+
   /** 0 after taking a token; otherwise ms to wait before trying again. */
   private delayUntilNext(): number {
     const now = this.clock.now();
@@ -146,14 +161,17 @@ export class TokenBucket {
 
 /**
  * One token bucket per API operation, shared by every poller and by discovery, because the quotas
- * are per account and region rather than per stream.
+ * are per account and region rather than per stream. GetLogEvents calls go through {@link polls},
+ * which decides which stream gets the next one.
  */
 export class RateLimiter {
   private readonly buckets: Record<ApiOperation, TokenBucket>;
+  readonly polls: PollScheduler;
 
   constructor(
     limits: Partial<Record<ApiOperation, RateLimit>> = {},
     clock: Clock = monotonicClock,
+    scheduling: PollSchedulerOptions = {},
   ) {
     const make = (op: ApiOperation): TokenBucket =>
       new TokenBucket(limits[op] ?? DEFAULT_RATE_LIMITS[op], clock);
@@ -162,6 +180,7 @@ export class RateLimiter {
       DescribeLogStreams: make('DescribeLogStreams'),
       DescribeLogGroups: make('DescribeLogGroups'),
     };
+    this.polls = new PollScheduler(this.buckets.GetLogEvents, clock, scheduling);
   }
 
   acquire(operation: ApiOperation, signal?: AbortSignal): Promise<void> {

@@ -33,6 +33,8 @@ export interface SourceMetrics {
   eventsRead(logGroup: string, count: number): void;
   /** now − newest event timestamp of the page just read. */
   pollingLag(stream: StreamRef, lagMs: number): void;
+  /** Data on `stream` after it was idle made its idle siblings (same log group) due at once. */
+  siblingsWoken(stream: StreamRef, woken: number): void;
   /** Streams currently draining (active) versus waiting at the tail (idle). */
   streamStates(active: number, idle: number): void;
   /** The stored forward token was rejected (expired/invalid): resumed from the timestamp. */
@@ -64,6 +66,7 @@ export const noopSourceMetrics: SourceMetrics = {
   page: ignore,
   eventsRead: ignore,
   pollingLag: ignore,
+  siblingsWoken: ignore,
   streamStates: ignore,
   tokenRejected: ignore,
   duplicatesSkipped: ignore,

@@ -1,26 +1,21 @@
-import type { AckTracker } from './ack-tracker.js';
+import type { AckTracker, Reservation } from './ack-tracker.js';
 import type { Batch } from './batch.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
 import { filterAndAdvance, type PollerState } from './read-position.js';
-import { limitedCall } from './api-call.js';
+import { instrumentedCall } from './api-call.js';
 import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
 import { classifyError } from './aws-errors.js';
 import type { Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import type { ComponentLogger } from '../util/logger.js';
+import type { PollUrgency } from './poll-scheduler.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
 
-/** Tuning of one poller. */
+/** Tuning of one poller (when it polls is the scheduler's: PollScheduler). */
 export interface PollerOptions {
   /** Events per GetLogEvents call (API maximum 10,000). @default 10000 */
   readonly pageLimit?: number;
-  /** First wait after reaching the end of a stream. @default 1000 */
-  readonly minIdleMs?: number;
-  /** Longest wait between polls of an idle stream. @default 30000 */
-  readonly maxIdleMs?: number;
-  /** Pages read back to back before yielding to other work. @default 10 */
-  readonly maxPagesPerCycle?: number;
   readonly backoff?: BackoffOptions;
 }
 
@@ -56,10 +51,12 @@ type PageResult = 'end' | 'data' | 'empty' | 'reseek';
 
 /**
  * Polls one stream with GetLogEvents, following its forward token (`startFromHead: true`). End of
- * stream is "the returned token equals the token sent" — an empty page with a new token is not
- * the end. Active streams are drained page after page (bounded per cycle); idle streams back off
- * between `minIdleMs` and `maxIdleMs` with jitter. A rejected token (expired after ~24 h, or
- * garbage) re-seeks with `startTime = lastEventTimestamp` and skips records already delivered.
+ * stream is "the returned token equals the token sent". When it calls is the shared scheduler's
+ * (the limiter's PollScheduler): after a page with events it asks to be read again at once, after
+ * the end or an empty page it waits its turn as an idle stream. An empty page with a new token is
+ * idle too: AWS answers a stream whose events expired that way forever. A rejected token (expired
+ * after ~24 h, or garbage) re-seeks with `startTime = lastEventTimestamp` and skips records
+ * already delivered.
  */
 export class StreamPoller {
   readonly stream: StreamRef;
@@ -67,9 +64,6 @@ export class StreamPoller {
   private readonly state: PollerState;
   private readonly controller = new AbortController();
   private readonly pageLimit: number;
-  private readonly minIdleMs: number;
-  private readonly maxIdleMs: number;
-  private readonly maxPagesPerCycle: number;
   private readonly random: () => number;
   private running: Promise<void> | undefined;
   private idleFlag = false;
@@ -83,9 +77,6 @@ export class StreamPoller {
       1,
       Math.min(options.pageLimit ?? 10_000, 10_000, deps.tracker.maxInFlightEvents),
     );
-    this.minIdleMs = Math.max(0, options.minIdleMs ?? 1000);
-    this.maxIdleMs = Math.max(this.minIdleMs, options.maxIdleMs ?? 30_000);
-    this.maxPagesPerCycle = Math.max(1, options.maxPagesPerCycle ?? 10);
     this.random = deps.random ?? Math.random;
   }
 
@@ -143,22 +134,12 @@ export class StreamPoller {
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     let failures = 0;
-    let idleRounds = 0;
+    let urgency: PollUrgency = 'now';
     while (!signal.aborted) {
-      let pages = 0;
-      let atEnd = false;
+      let result: PageResult;
       try {
-        while (!atEnd && pages < this.maxPagesPerCycle && !signal.aborted) {
-          const result = await this.pollPage(signal);
-          failures = 0;
-          if (result === 'reseek') continue;
-          pages += 1;
-          if (result === 'end') atEnd = true;
-          else {
-            if (result === 'data') idleRounds = 0;
-            this.setIdle(false);
-          }
-        }
+        result = await this.pollPage(urgency, signal);
+        failures = 0;
       } catch (error) {
         const errorClass = classifyError(error);
         if (errorClass === 'aborted' || signal.aborted) return;
@@ -185,25 +166,14 @@ export class StreamPoller {
         } catch {
           return;
         }
+        urgency = 'now';
         continue;
       }
-      try {
-        if (atEnd) {
-          this.setIdle(true);
-          const ceiling = Math.min(this.maxIdleMs, this.minIdleMs * 2 ** Math.min(idleRounds, 30));
-          idleRounds += 1;
-          // Equal jitter: at least half the interval, so idle streams stay cheap, but spread out
-          // so hundreds of idle streams do not poll in lockstep.
-          await this.deps.clock.sleep(ceiling / 2 + (this.random() * ceiling) / 2, signal);
-        } else {
-          // Cycle bound reached: yield so other pollers and the pipeline get the event loop.
-          await this.deps.clock.sleep(0, signal);
-        }
-      } catch (error) {
-        // Only a stop ends the loop here; anything else is the supervisor's to report.
-        if (signal.aborted) return;
-        throw error;
-      }
+      if (result === 'data') {
+        if (this.idleFlag) this.deps.limiter.polls.wakeSiblings(this.stream);
+        this.setIdle(false);
+      } else if (result !== 'reseek') this.setIdle(true);
+      urgency = result === 'end' || result === 'empty' ? 'idle' : 'now';
     }
   }
 
@@ -213,17 +183,43 @@ export class StreamPoller {
     this.deps.onIdleChange?.(this.stream, idle);
   }
 
-  private async pollPage(signal: AbortSignal): Promise<PageResult> {
-    const { tracker, port, clock, metrics } = this.deps;
+  /**
+   * Waits for the stream's turn, then for pipeline capacity. Capacity is claimed after the turn,
+   * so idle streams waiting for theirs hold none; when it is not there at once, the turn goes
+   * back to the budget (no call was made) and the stream queues for capacity, then for a turn
+   * again: a granted call is made at once, so the budget's per-second cap holds on the wire.
+   */
+  private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Reservation> {
+    const { tracker, limiter, metrics } = this.deps;
+    const grant = await limiter.polls.next(this.stream, urgency, signal);
+    const now = tracker.tryReserve(this.stream, this.pageLimit);
+    if (now !== undefined) {
+      metrics.rateLimitWait('GetLogEvents', grant.waitedMs);
+      return now;
+    }
+    grant.giveBack();
     // Backpressure before the API call: a slow pipeline stops reads, CloudWatch keeps the data.
     const reservation = await tracker.reserve(this.stream, this.pageLimit, signal);
+    try {
+      const again = await limiter.polls.next(this.stream, 'now', signal);
+      metrics.rateLimitWait('GetLogEvents', again.waitedMs);
+      return reservation;
+    } catch (error) {
+      reservation.release();
+      throw error;
+    }
+  }
+
+  private async pollPage(urgency: PollUrgency, signal: AbortSignal): Promise<PageResult> {
+    const { tracker, port, clock, metrics } = this.deps;
+    const reservation = await this.turnWithCapacity(urgency, signal);
     let registered = false;
     try {
       const sent = this.state.token;
       const startTime = this.state.startTime;
       let out;
       try {
-        out = await limitedCall(
+        out = await instrumentedCall(
           this.deps,
           'GetLogEvents',
           () =>
@@ -238,7 +234,6 @@ export class StreamPoller {
               },
               signal,
             ),
-          signal,
           sent !== undefined,
         );
       } catch (error) {
@@ -286,7 +281,8 @@ export class StreamPoller {
       this.state.dedupe = dedupe;
       this.state.token = out.nextForwardToken;
       if (atEnd) return 'end';
-      return kept.length > 0 ? 'data' : 'empty';
+      // Events all skipped as already delivered still move the read on: read again at once.
+      return out.events.length > 0 ? 'data' : 'empty';
     } finally {
       if (!registered) reservation.release();
     }

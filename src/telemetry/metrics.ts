@@ -246,6 +246,12 @@ export const METRIC_SPECS = {
     help: 'Log streams being polled, by state (active: draining, idle: waiting at the end).',
     labels: ['state'],
   },
+  siblingWakeups: {
+    type: 'counter',
+    name: 'sibling_wakeups_total',
+    help: 'Idle streams polled at once because another HSM stream of their log group returned data after being idle (CloudHSM copies logins and user management to every HSM).',
+    labels: ['log_group'],
+  },
   sourceDuplicatesSkipped: {
     type: 'counter',
     name: 'source_duplicates_skipped_total',
@@ -408,6 +414,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     handles.tokenRejections,
     handles.pollingLag,
     handles.sourceDuplicatesSkipped,
+    handles.siblingWakeups,
     handles.streamsDiscovered,
     handles.streamsRetired,
     handles.pollerRestarts,

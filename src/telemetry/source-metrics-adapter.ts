@@ -49,6 +49,9 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       });
       refreshLag(stream.logGroup);
     },
+    siblingsWoken(stream, woken) {
+      metrics.siblingWakeups.inc({ log_group: stream.logGroup }, woken);
+    },
     streamStates(active, idle) {
       metrics.streams.set({ state: 'active' }, active);
       metrics.streams.set({ state: 'idle' }, idle);
@@ -65,6 +68,7 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       // Zero series for the cluster's rare events, so dashboards and alerts see 0, not "no data".
       metrics.tokenRejections.inc(labels, 0);
       metrics.sourceDuplicatesSkipped.inc(labels, 0);
+      metrics.siblingWakeups.inc(labels, 0);
       metrics.streamsRetired.inc(labels, 0);
       metrics.pollerRestarts.inc(labels, 0);
       metrics.recordsRead.inc(labels, 0);

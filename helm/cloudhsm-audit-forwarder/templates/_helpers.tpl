@@ -114,9 +114,6 @@ Cross-field checks the JSON schema cannot express well; each fails the render wi
 {{- if and $os.sigv4.enabled (not (or $os.sigv4.region $v.aws.region)) }}
 {{- fail "opensearch.sigv4.enabled needs a signing region: set aws.region (or opensearch.sigv4.region)" }}
 {{- end }}
-{{- if gt (int $v.source.pollMinIntervalMs) (int $v.source.pollMaxIntervalMs) }}
-{{- fail "source.pollMinIntervalMs must not exceed source.pollMaxIntervalMs" }}
-{{- end }}
 {{- if gt (int $v.pipeline.maxInFlightBatchesPerStream) (int $v.pipeline.maxInFlightBatches) }}
 {{- fail "pipeline.maxInFlightBatchesPerStream must not exceed pipeline.maxInFlightBatches" }}
 {{- end }}

@@ -81,7 +81,6 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
       MAX_IN_FLIGHT_BATCHES_PER_STREAM: String(PER_STREAM_BATCHES),
       READY_SINK_DOWN_MS: '2000',
       POLL_MIN_INTERVAL_MS: '200',
-      POLL_MAX_INTERVAL_MS: '500',
       DISCOVERY_INTERVAL_MS: '2000',
       RATE_LIMIT_GET_LOG_EVENTS: '20',
       ENRICHMENT_ENABLED: 'false',

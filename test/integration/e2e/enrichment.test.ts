@@ -141,7 +141,6 @@ describe('enrichment against the emulator, through an outage', { timeout: 240_00
       AWS_ACCOUNT_ID: '111122223333',
       LABELS: 'environment=test',
       POLL_MIN_INTERVAL_MS: '200',
-      POLL_MAX_INTERVAL_MS: '500',
     });
     try {
       // CloudHSM API unreachable: delivery is not held back, events are marked not enriched.

@@ -65,7 +65,6 @@ async function scenario(name: string): Promise<Scenario> {
       HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
       START_POSITION: 'beginning',
       POLL_MIN_INTERVAL_MS: '200',
-      POLL_MAX_INTERVAL_MS: '1000',
       DISCOVERY_INTERVAL_MS: '2000',
       SHUTDOWN_TIMEOUT_MS: '15000',
       RATE_LIMIT_GET_LOG_EVENTS: '20',

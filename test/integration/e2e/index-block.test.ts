@@ -94,7 +94,6 @@ describe('forwarder end to end: a write-blocked daily index', { timeout: 300_000
       HTTP_PORT: port,
       START_POSITION: 'beginning',
       POLL_MIN_INTERVAL_MS: '200',
-      POLL_MAX_INTERVAL_MS: '1000',
       DISCOVERY_INTERVAL_MS: '2000',
       READY_SINK_DOWN_MS: '3000',
       ENRICHMENT_ENABLED: 'false',

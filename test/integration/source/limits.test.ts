@@ -57,7 +57,7 @@ describe('rate limits and failures against the emulator', () => {
       port,
       checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir: await checkpointDir() }),
       discovery: { logGroupPrefixes: [prefix], intervalMs: 60_000 },
-      polling: { minIdleMs: 1000, maxIdleMs: 5000 },
+      scheduling: { minIdleMs: 1000 },
       rateLimits: { GetLogEvents: { ratePerSecond: 5 } },
     });
     const sink = new MemorySink();
@@ -124,7 +124,8 @@ describe('rate limits and failures against the emulator', () => {
       checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir: await checkpointDir() }),
       metrics,
       discovery: { logGroupPrefixes: [prefix], intervalMs: 1000 },
-      polling: { minIdleMs: 50, maxIdleMs: 200, pageLimit: 7 },
+      polling: { pageLimit: 7 },
+      scheduling: { minIdleMs: 50 },
       rateLimits: { GetLogEvents: { ratePerSecond: 50 } },
       backoff: { baseMs: 20, maxMs: 200 },
     });

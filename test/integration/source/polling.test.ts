@@ -27,7 +27,8 @@ function sourceFor(
     port: new SdkCloudWatchPort(cwl),
     checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
     discovery: { logGroupPrefixes: [prefix], intervalMs: 1000 },
-    polling: { minIdleMs: 50, maxIdleMs: 300, pageLimit: 25 },
+    polling: { pageLimit: 25 },
+    scheduling: { minIdleMs: 50 },
     rateLimits: { GetLogEvents: { ratePerSecond: 50 }, DescribeLogStreams: { ratePerSecond: 20 } },
     ...extra,
   });

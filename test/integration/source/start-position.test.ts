@@ -33,7 +33,8 @@ async function startRun(prefix: string, dir: string, startPosition: StartPositio
     metrics,
     startPosition,
     discovery: { logGroupPrefixes: [prefix], intervalMs: 300 },
-    polling: { minIdleMs: 30, maxIdleMs: 150, pageLimit: 25 },
+    polling: { pageLimit: 25 },
+    scheduling: { minIdleMs: 30 },
     rateLimits: { GetLogEvents: { ratePerSecond: 50 }, DescribeLogStreams: { ratePerSecond: 20 } },
   });
   const sink = new MemorySink();

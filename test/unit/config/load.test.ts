@@ -390,11 +390,19 @@ describe('loadConfig: secrets and cross-field checks', () => {
     );
   });
 
-  it('checks interval and in-flight orderings', () => {
-    assert.match(
-      configError(() => load({ POLL_MIN_INTERVAL_MS: '60000', POLL_MAX_INTERVAL_MS: '30000' })),
-      /source\.pollMinIntervalMs .* must not exceed .*source\.pollMaxIntervalMs/,
+  it('names the way forward for a removed setting, in a file or in the environment', () => {
+    const fromFile = configError(() =>
+      load({}, { file: writeJson({ source: { pollMaxIntervalMs: 30000 } }) }),
     );
+    assert.match(fromFile, /"source\.pollMaxIntervalMs" was removed: idle streams are now polled/);
+    assert.match(fromFile, /raise source\.pollMinIntervalMs/);
+    assert.match(
+      configError(() => load({ POLL_MAX_INTERVAL_MS: '30000' })),
+      /POLL_MAX_INTERVAL_MS was removed: .*rateLimits\.getLogEvents/,
+    );
+  });
+
+  it('checks in-flight orderings', () => {
     assert.match(
       configError(() =>
         load({ MAX_IN_FLIGHT_BATCHES: '2', MAX_IN_FLIGHT_BATCHES_PER_STREAM: '4' }),

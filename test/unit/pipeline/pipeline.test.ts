@@ -63,7 +63,7 @@ function run(port: FakeCloudWatch, dir: string) {
     port,
     checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
     discovery: { logGroupPrefixes: [G], intervalMs: 60_000 },
-    polling: { minIdleMs: 5, maxIdleMs: 20 },
+    scheduling: { minIdleMs: 5 },
   });
   const pipeline = new Pipeline({
     source,

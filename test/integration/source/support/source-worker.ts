@@ -41,7 +41,8 @@ const source = new CloudWatchSource({
   port: new SdkCloudWatchPort(cwl),
   checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir }),
   discovery: { logGroupPrefixes: [prefix], intervalMs: 500 },
-  polling: { minIdleMs: 30, maxIdleMs: 150, pageLimit: 9 },
+  polling: { pageLimit: 9 },
+  scheduling: { minIdleMs: 30 },
   rateLimits: { GetLogEvents: { ratePerSecond: 100 }, DescribeLogStreams: { ratePerSecond: 20 } },
 });
 

@@ -18,6 +18,7 @@ export class RecordingMetrics implements SourceMetrics {
   commits = 0;
   checkpointFailures = 0;
   discovered: StreamRef[] = [];
+  readonly wakeups: { stream: StreamRef; woken: number }[] = [];
   retired: StreamRef[] = [];
   lastStates = { active: 0, idle: 0 };
   lags: number[] = [];
@@ -42,6 +43,9 @@ export class RecordingMetrics implements SourceMetrics {
   }
   eventsRead(_group: string, count: number): void {
     this.events += count;
+  }
+  siblingsWoken(stream: StreamRef, woken: number): void {
+    this.wakeups.push({ stream, woken });
   }
   pollingLag(_stream: StreamRef, lagMs: number): void {
     this.lags.push(lagMs);
