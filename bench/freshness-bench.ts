@@ -1,4 +1,4 @@
-// Freshness against the local stack (issue 15): how long a record written to a QUIET fleet takes to
+// Freshness against the local stack: how long a record written to a QUIET fleet takes to
 // become searchable in OpenSearch and to reach Kafka, what idle streams cost in GetLogEvents calls,
 // and the highest GetLogEvents rate in any second beside the configured budget.
 //

@@ -1,5 +1,5 @@
 // A stream whose events expired answers every GetLogEvents at its end with an empty page and a NEW
-// forward token (AWS behaviour, boto3 issue #4591). Such a stream holds no data, so it must be
+// forward token (AWS behaviour, github.com/boto/boto3/issues/4591). Such a stream holds no data, so it must be
 // polled like any idle stream, not again at once as if the new token were progress.
 //
 // SHIM: moto 5.2.1 never does this (it returns the token it was sent at the end of a stream), so

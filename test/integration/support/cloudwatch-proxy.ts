@@ -36,7 +36,7 @@ export interface CloudWatchProxy {
   /**
    * SHIM, not emulation: moto 5.2.1 answers the end of a stream with an empty page whose
    * `nextForwardToken` equals the token sent. AWS instead hands out a NEW token on every such
-   * page for streams whose events expired (boto3 issue #4591); moto never does. For the streams
+   * page for streams whose events expired (github.com/boto/boto3/issues/4591); moto never does. For the streams
    * chosen here the proxy replaces that token with a fresh unique one each time and, when the
    * client sends a fake token back, forwards the real one to moto. Undefined: no rewriting.
    */
