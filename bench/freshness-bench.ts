@@ -54,7 +54,9 @@ const USAGE = `Usage: npm run bench -- freshness [options]
   --window-s S        spread the writes over S seconds (default 240)
   --idle-s S          idle time after catching up, before writing (default 75)
   --settle-s S        idle cost is measured from S s after catching up to the end of the idle
-                      phase, once the idle waits reached their longest (default 35)
+                      phase, once the idle waits reached their longest (default 35; with
+                      150 streams at 8 calls/s the waits grow slower, as the short early waits
+                      queue on the budget: use --idle-s 150 --settle-s 90 there)
   --rate N            sets RATE_LIMIT_GET_LOG_EVENTS for the forwarder (default: its own default)
   --seed N            PRNG seed (default 20261126)
   --poll-ms MS        OpenSearch _search poll interval, the resolution (default 200)
