@@ -3,7 +3,7 @@
 //   - Kafka: the broker's own ProducerPerformance tool, same record count and size, acks=-1;
 //   - OpenSearch: a bare bulk-create loop with the same documents and bulk size.
 // Prints `e2e: N records/s (X% of the slower sink's ceiling)` as its final line.
-// Needs the stack: `npm run stack -- up && eval "$(npm run --silent stack -- env)"`.
+// Brings the local stack up itself (bench/local-stack.ts) and leaves it running.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { Client } from '@opensearch-project/opensearch';
 import { Kafka, logLevel } from 'kafkajs';
 
+import { printStackStillRunning, useLocalStack } from './local-stack.js';
 import { writeStreams } from '../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../src/simulator/fleet.js';
 import { toOutboundEvent } from '../src/sink/outbound-event.js';
@@ -21,14 +22,6 @@ import { toOcsfEvent } from '../src/transform/normalize.js';
 
 const RECORDS_PER_HSM = Number(process.env.BENCH_RECORDS_PER_HSM ?? 5000);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (value === undefined || value === '') {
-    throw new Error(`${name} is not set: eval "$(npm run --silent stack -- env)" first`);
-  }
-  return value;
-}
 
 async function offsets(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -128,9 +121,10 @@ async function openSearchCeiling(
 }
 
 export async function runE2eBench(): Promise<void> {
-  const endpoint = env('AWS_ENDPOINT_URL');
-  const brokers = env('KAFKA_BROKERS');
-  const opensearchUrl = env('OPENSEARCH_URL');
+  const stack = useLocalStack();
+  const endpoint = stack.awsEndpoint;
+  const brokers = stack.kafkaBrokers.join(',');
+  const opensearchUrl = stack.opensearchUrl;
   const suffix = Date.now().toString(36);
   const prefix = `/aws/cloudhsm/bench-${suffix}-`;
   const fleet = simulateFleet({
@@ -142,7 +136,7 @@ export async function runE2eBench(): Promise<void> {
     logGroupPrefix: prefix,
   });
   const total = fleet.report.records;
-  const cloudwatch = new CloudWatchLogsClient({ endpoint, region: env('AWS_REGION') });
+  const cloudwatch = new CloudWatchLogsClient({ endpoint, region: stack.region });
   await writeStreams(cloudwatch, fleet.streams);
   cloudwatch.destroy();
 
@@ -220,6 +214,7 @@ export async function runE2eBench(): Promise<void> {
   await opensearch.close();
   await rm(dir, { recursive: true, force: true });
   const slower = Math.min(kafkaRate, opensearchRate);
+  printStackStillRunning();
   console.log(
     `e2e: ${steady.toFixed(0)} records/s (${((steady / slower) * 100).toFixed(0)}% of the slower sink's ceiling, ${slower.toFixed(0)}/s)`,
   );

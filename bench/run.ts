@@ -1,19 +1,26 @@
 // Benchmark dispatcher: `npm run bench -- <name>`. Add a benchmark by adding a row to BENCHES.
-const BENCHES: Record<string, { describe: string; load: () => Promise<() => Promise<void>> }> = {
+type Bench = (args: readonly string[]) => Promise<void>;
+
+const BENCHES: Record<string, { describe: string; load: () => Promise<Bench> }> = {
   parse: {
     describe: 'parse + normalize + JSON.stringify throughput on one core',
     load: () => import('./parse-bench.js').then((m) => m.runParseBench),
   },
   e2e: {
     describe:
-      "records/s delivered to Kafka and OpenSearch vs. each sink's raw ceiling (needs the stack)",
+      "records/s delivered to Kafka and OpenSearch vs. each sink's raw ceiling (brings the stack up)",
     load: () => import('./e2e-bench.js').then((m) => m.runE2eBench),
+  },
+  freshness: {
+    describe:
+      'seconds from PutLogEvents to searchable / on Kafka after idling, idle cost, peak call rate (brings the stack up)',
+    load: () => import('./freshness-bench.js').then((m) => m.runFreshnessBench),
   },
 };
 
 function usage(): string {
   const rows = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(10)} ${b.describe}`);
-  return `Usage: npm run bench -- <name>\n\nBenchmarks:\n${rows.join('\n')}\n`;
+  return `Usage: npm run bench -- <name> [options]\n\nBenchmarks:\n${rows.join('\n')}\n`;
 }
 
 const name = process.argv[2];
@@ -23,5 +30,5 @@ if (bench === undefined) {
   process.exitCode = 2;
 } else {
   const run = await bench.load();
-  await run();
+  await run(process.argv.slice(3));
 }
