@@ -45,9 +45,9 @@ describe('an expired stream (empty pages with new tokens) through the shim proxy
       port: new SdkCloudWatchPort(viaProxy),
       checkpointStore: new FileCheckpointStore({ scope: TEST_SCOPE, dir: await checkpointDir() }),
       discovery: { logGroupPrefixes: [prefix], intervalMs: 60_000 },
-      // Short idle waits keep the test short; the budget is far above what idle streams need, so
-      // only the poller's own pacing decides how often each stream is called.
-      polling: { minIdleMs: 50, maxIdleMs: 300 },
+      // The budget is far above what two idle streams need, so each idle stream is polled once
+      // per minIdleMs: only whether a stream counts as idle decides how often it is called.
+      scheduling: { minIdleMs: 200 },
       rateLimits: { GetLogEvents: { ratePerSecond: 50 } },
     });
     const sink = new MemorySink();
@@ -55,7 +55,6 @@ describe('an expired stream (empty pages with new tokens) through the shim proxy
     try {
       await source.start(sink.handler);
       await waitFor(() => sink.count >= writer.total(), 20_000, 'both streams caught up');
-      // Let both idle waits grow to their longest (50 → 300 ms takes well under a second).
       await waitFor(() => proxy.rewritten >= 3, 20_000, 'the shim to answer with new tokens');
       await sleep(1000);
       const from = Date.now();
