@@ -37,6 +37,7 @@ import type { EventEnricher } from './transform/transform-record.js';
 import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
+import { RecentRecords } from './transform/recent-records.js';
 import { monotonicClock } from './util/clock.js';
 import { UsageError } from './util/errors.js';
 import type { StreamRef } from './util/identity.js';
@@ -225,7 +226,11 @@ export function createApp(config: Config, logger: Logger): App {
       logGroups: config.source.logGroups,
       intervalMs: config.source.discoveryIntervalMs,
     },
-    polling: { pageLimit: config.source.pageLimit },
+    polling: {
+      pageLimit: config.source.pageLimit,
+      lookBackWindowMs: config.source.lookBackWindowMs,
+      lookBackIntervalMs: config.source.lookBackIntervalMs,
+    },
     retiredCheckpointRetentionMs: config.source.retiredCheckpointRetentionMs,
     backpressure: {
       maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
@@ -283,7 +288,11 @@ export function createApp(config: Config, logger: Logger): App {
       observer: telemetry.dispatchObserver,
       logger: log('dispatcher'),
     }),
-    tracker: new IntegrityTracker(),
+    tracker: new IntegrityTracker({ repairWindowMs: config.source.gapRepairWindowMs }),
+    // Remembers a little longer than the look-back reaches, so a re-read never re-delivers.
+    recent: new RecentRecords(
+      config.source.lookBackWindowMs + 2 * config.source.lookBackIntervalMs,
+    ),
     actors: new ActorInference(),
     context,
     enricher,

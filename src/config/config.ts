@@ -16,6 +16,9 @@ export interface Config {
     readonly discoveryIntervalMs: number;
     readonly pollMinIntervalMs: number;
     readonly retiredCheckpointRetentionMs: number;
+    readonly gapRepairWindowMs: number;
+    readonly lookBackWindowMs: number;
+    readonly lookBackIntervalMs: number;
     readonly pageLimit: number;
     /** Calls per second per API operation (shared by all streams). */
     readonly rateLimits: {

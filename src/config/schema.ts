@@ -39,6 +39,9 @@ export interface RawConfig {
     pollMinIntervalMs: number;
     pageLimit: number;
     retiredCheckpointRetentionMs: number;
+    gapRepairWindowMs: number;
+    lookBackWindowMs: number;
+    lookBackIntervalMs: number;
     rateLimits: { getLogEvents: number; describeLogStreams: number; describeLogGroups: number };
   };
   pipeline: {
@@ -173,6 +176,24 @@ export const schema: convict.Schema<RawConfig> = {
       7 * DAY_MS,
       0,
       3650 * DAY_MS,
+    ),
+    gapRepairWindowMs: ms(
+      'How long a sequence gap waits for its missing records before the gap finding is raised (ms). A record uploaded late lands behind the forward token: the stream is re-read around the gap at once and again at the end of this window, and the records found are delivered (once). 0: no repair, gaps are reported at once.',
+      'GAP_REPAIR_WINDOW_MS',
+      300_000,
+      0,
+    ),
+    lookBackWindowMs: ms(
+      'Streams without sequence numbers (certificate storage) re-read this trailing window (ms) every lookBackIntervalMs, to deliver records ingested with an older timestamp (behind the forward token); records delivered before are skipped. 0 disables.',
+      'LOOK_BACK_WINDOW_MS',
+      900_000,
+      0,
+    ),
+    lookBackIntervalMs: ms(
+      'Interval between two look-back re-reads of a stream without sequence numbers (ms).',
+      'LOOK_BACK_INTERVAL_MS',
+      60_000,
+      1_000,
     ),
     rateLimits: {
       getLogEvents: {

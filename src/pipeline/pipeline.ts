@@ -12,6 +12,7 @@ import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
 import type { ActorInference } from '../transform/actor-inference.js';
 import { streamKeyOf, type IntegrityTracker } from '../transform/integrity.js';
+import type { RecentRecords } from '../transform/recent-records.js';
 import type { NormalizeContext } from '../transform/normalize.js';
 import type { SavedTransformState } from '../transform/saved-state.js';
 import type { Batch } from '../source/batch.js';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   readonly dispatcher: Dispatcher;
   readonly tracker: IntegrityTracker;
   readonly actors?: ActorInference;
+  /** Look-back dedupe of streams without sequence numbers. */
+  readonly recent?: RecentRecords;
   readonly context: NormalizeContext | (() => NormalizeContext);
   /** Called once per batch: returns the enrichment step for it (e.g. over a metadata snapshot). */
   readonly enricher?: () => EventEnricher;
@@ -66,6 +69,7 @@ export class Pipeline {
     this.seeded.delete(key);
     this.options.tracker.forget(key);
     this.options.actors?.forget(key);
+    this.options.recent?.forget(key);
   }
 
   /**
@@ -95,22 +99,36 @@ export class Pipeline {
     this.seedState(batch, key);
     const context =
       typeof this.options.context === 'function' ? this.options.context() : this.options.context;
+    const now = this.clock.now();
     const result = transformBatch(
       batch,
       {
         integrity: this.options.tracker,
         ...(this.options.actors === undefined ? {} : { actors: this.options.actors }),
+        ...(this.options.recent === undefined ? {} : { recent: this.options.recent }),
       },
       context,
       this.options.enricher?.(),
+      now,
     );
     this.options.observer?.transformed(batch, result);
+    // A gap may be a record uploaded late, behind the forward token: re-read around it now, and
+    // once more just before its window ends (the re-read's batch also reports what is still
+    // missing, should the stream stay quiet).
+    for (const repair of result.repairs) {
+      const stream = { logGroup: repair.logGroup, logStream: repair.logStream };
+      const range = { fromTime: repair.fromTime, toTime: repair.toTime };
+      this.options.source.reread?.(stream, { ...range, notBefore: now });
+      this.options.source.reread?.(stream, { ...range, notBefore: repair.deadline });
+    }
     // The state as of the end of this batch travels with it to its acknowledgement.
     const integrity = this.options.tracker.snapshot(key);
     const actor = this.options.actors?.snapshot(key);
+    const recent = this.options.recent?.snapshot(key);
     const saved: SavedTransformState = {
       ...(integrity === undefined ? {} : { integrity }),
       ...(actor === undefined ? {} : { actor }),
+      ...(recent === undefined ? {} : { recent }),
     };
     const work = this.deliver(batch, result, saved);
     this.inFlight.add(work);
@@ -150,6 +168,7 @@ export class Pipeline {
     try {
       if (saved?.integrity !== undefined) this.options.tracker.restore(key, saved.integrity);
       if (saved?.actor !== undefined) this.options.actors?.restore(key, saved.actor);
+      if (saved?.recent !== undefined) this.options.recent?.restore(key, saved.recent);
     } catch (error) {
       this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable transform state');
     }

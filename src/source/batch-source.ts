@@ -18,6 +18,14 @@ export type BatchHandler = (batch: Batch) => Promise<void> | void;
  */
 export type BatchState = NonNullable<CheckpointRecord['transformState']>;
 
+/** A re-read of a stream's time range behind its forward token, wanted from `notBefore` on. */
+export interface RereadRequest {
+  /** Inclusive range of CloudWatch event timestamps (epoch ms). */
+  readonly fromTime: number;
+  readonly toTime: number;
+  readonly notBefore: number;
+}
+
 /** What a consumer of batches (the pipeline) needs of a source. */
 export interface BatchSource {
   /** Starts reading; `onForgotten` hears of retired streams whose state should be dropped. */
@@ -28,4 +36,9 @@ export interface BatchSource {
   ack(batch: Batch, state?: BatchState, signal?: AbortSignal): Promise<void>;
   /** The state committed with the stream's newest checkpoint, to continue from after a restart. */
   committedState(stream: StreamRef): BatchState | undefined;
+  /**
+   * Re-reads a time range of the stream (gap repair): its pages arrive as `replay` batches in
+   * the stream's order, even empty ones, so the consumer sees each re-read happen.
+   */
+  reread?(stream: StreamRef, request: RereadRequest): void;
 }

@@ -36,7 +36,10 @@ export interface ResumePosition {
   readonly lastSequence: string | null;
 }
 
-/** One non-empty GetLogEvents page of one stream: the unit of acknowledgement. */
+/**
+ * One GetLogEvents page of one stream: the unit of acknowledgement. A forward page is never
+ * empty; a re-read page (`replay`) may be, since its consumer checks pending gaps on it.
+ */
 export interface Batch {
   /** Unique within the process: `<group>|<stream>#<seq>`. */
   readonly id: string;
@@ -51,6 +54,12 @@ export interface Batch {
   /** Clock time (ms) when the page was read. */
   readonly readAt: number;
   readonly resume: ResumePosition;
+  /**
+   * A page of a re-read of a time range behind the forward token (gap repair, look-back): it
+   * holds records delivered before, which the consumer drops, and perhaps some the forward reader
+   * missed. Its `resume` is the position before it: the checkpoint does not move.
+   */
+  readonly replay?: true;
 }
 
 const SEQUENCE_RE = /^[ \t]*Sequence No[ \t]*:[ \t]*(0x[0-9a-fA-F]+)/m;

@@ -35,6 +35,8 @@ export interface GetLogEventsInput {
   readonly logStreamName: string;
   readonly nextToken?: string | undefined;
   readonly startTime?: number | undefined;
+  /** Exclusive on AWS (moto treats it as inclusive: callers filter what they asked for). */
+  readonly endTime?: number | undefined;
   /** Always true: required when following forward tokens (the API default is false). */
   readonly startFromHead: true;
   readonly limit?: number | undefined;
@@ -149,6 +151,7 @@ export class SdkCloudWatchPort implements CloudWatchPort {
         logStreamName: input.logStreamName,
         nextToken: input.nextToken,
         startTime: input.startTime,
+        endTime: input.endTime,
         startFromHead: input.startFromHead,
         limit: input.limit,
       }),

@@ -6,6 +6,7 @@ import type {
   BatchHandler,
   BatchSource,
   BatchState,
+  RereadRequest,
   StreamForgottenHandler,
 } from './batch-source.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
@@ -147,6 +148,10 @@ export class CloudWatchSource implements BatchSource {
     });
     await this.discovery.start();
     this.initialRoundDone = true;
+  }
+
+  reread(stream: StreamRef, request: RereadRequest): void {
+    this.pollers.get(streamKey(stream))?.reread(request);
   }
 
   committedState(stream: StreamRef): BatchState | undefined {

@@ -79,7 +79,10 @@ export function initialPollerState(
  * Drops records delivered before a re-seek and computes the resume position after the kept
  * ones. Only the millisecond of the last delivered record can repeat (`startTime` excludes
  * older ones); there a record is a repeat if its hash was delivered, or if it is an HSM record
- * whose sequence number is not beyond the last delivered one (same reboot counter).
+ * whose sequence number is not beyond the last delivered one (same reboot counter). Outside a
+ * re-seek, an exact copy (same text) of a record of the last delivered millisecond is dropped
+ * too: the emulator's positional tokens hand out the last record again after a back-dated
+ * insert, and no stream writes one record twice in the same millisecond.
  */
 export function filterAndAdvance(
   state: Pick<PollerState, 'resume' | 'dedupe'>,
@@ -110,6 +113,13 @@ export function filterAndAdvance(
       } else {
         dedupe = false;
       }
+    } else if (
+      last !== null &&
+      event.timestamp === last &&
+      previous.hashesAtLastTimestamp.includes(messageHash(event.message))
+    ) {
+      skipped += 1;
+      continue;
     }
     kept.push(event);
   }

@@ -33,6 +33,8 @@ export interface SourceMetrics {
   eventsRead(logGroup: string, count: number): void;
   /** now − newest event timestamp of the page just read. */
   pollingLag(stream: StreamRef, lagMs: number): void;
+  /** A re-read of a time range behind the forward token finished; `events` were in the range. */
+  reread(stream: StreamRef, events: number): void;
   /** Data on `stream` after it was idle made its idle siblings (same log group) due at once. */
   siblingsWoken(stream: StreamRef, woken: number): void;
   /** Streams currently draining (active) versus waiting at the tail (idle). */
@@ -67,6 +69,7 @@ export const noopSourceMetrics: SourceMetrics = {
   eventsRead: ignore,
   pollingLag: ignore,
   siblingsWoken: ignore,
+  reread: ignore,
   streamStates: ignore,
   tokenRejected: ignore,
   duplicatesSkipped: ignore,

@@ -8,6 +8,7 @@ import { classifyError } from './aws-errors.js';
 import type { Clock } from '../util/clock.js';
 import type { CloudWatchPort } from './cloudwatch-port.js';
 import type { ComponentLogger } from '../util/logger.js';
+import type { RereadRequest } from './batch-source.js';
 import type { PollUrgency } from './poll-scheduler.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
@@ -17,7 +18,18 @@ export interface PollerOptions {
   /** Events per GetLogEvents call (API maximum 10,000). @default 10000 */
   readonly pageLimit?: number;
   readonly backoff?: BackoffOptions;
+  /**
+   * Streams without sequence numbers (certificate storage) re-read this trailing window every
+   * `lookBackIntervalMs`, to catch records ingested with an older timestamp, which land behind
+   * the forward token. 0 disables. @default 0
+   */
+  readonly lookBackWindowMs?: number;
+  /** @default 60000 */
+  readonly lookBackIntervalMs?: number;
 }
+
+/** Most pages one re-read may take: a repair is bounded, whatever range it was asked for. */
+const MAX_REREAD_PAGES = 20;
 
 /** Never throws, whatever was thrown (String() itself throws on some objects). */
 function errorText(error: unknown): string {
@@ -47,7 +59,7 @@ export interface StreamPollerDeps {
   readonly onIdleChange?: (stream: StreamRef, idle: boolean) => void;
 }
 
-type PageResult = 'end' | 'data' | 'empty' | 'reseek';
+type PageResult = 'end' | 'data' | 'empty' | 'reseek' | 'reread';
 
 /**
  * Polls one stream with GetLogEvents, following its forward token (`startFromHead: true`). End of
@@ -67,6 +79,9 @@ export class StreamPoller {
   private readonly random: () => number;
   private running: Promise<void> | undefined;
   private idleFlag = false;
+  /** Re-reads asked for (gap repair) or due (look-back), earliest first. */
+  private readonly rereads: RereadRequest[] = [];
+  private nextLookBack: number | undefined;
 
   constructor(deps: StreamPollerDeps) {
     this.deps = deps;
@@ -92,6 +107,31 @@ export class StreamPoller {
 
   start(): void {
     this.running ??= this.supervise();
+  }
+
+  /** Queues a re-read of a time range behind the forward token (see {@link Batch.replay}). */
+  reread(request: RereadRequest): void {
+    this.rereads.push(request);
+    this.rereads.sort((a, b) => a.notBefore - b.notBefore);
+  }
+
+  /** The first re-read due now, if any; queues the look-back of an unsequenced stream. */
+  private dueReread(): RereadRequest | undefined {
+    const now = this.deps.clock.now();
+    const window = this.deps.options?.lookBackWindowMs ?? 0;
+    const { resume } = this.state;
+    // Only streams whose records carry no sequence number: gaps in the others are repaired.
+    if (window > 0 && resume.lastEventTimestamp !== null && resume.lastSequence === null) {
+      const interval = this.deps.options?.lookBackIntervalMs ?? 60_000;
+      this.nextLookBack ??= now + interval;
+      if (now >= this.nextLookBack) {
+        this.nextLookBack = now + interval;
+        this.reread({ fromTime: now - window, toTime: now, notBefore: now });
+      }
+    }
+    const first = this.rereads[0];
+    if (first === undefined || first.notBefore > now) return undefined;
+    return this.rereads.shift();
   }
 
   /** Stops polling (in-flight batches stay ackable) and waits for the loop to exit. */
@@ -137,10 +177,16 @@ export class StreamPoller {
     let urgency: PollUrgency = 'now';
     while (!signal.aborted) {
       let result: PageResult;
+      const reread = this.dueReread();
       try {
-        result = await this.pollPage(urgency, signal);
+        result =
+          reread === undefined
+            ? await this.pollPage(urgency, signal)
+            : await this.replay(reread, signal);
         failures = 0;
       } catch (error) {
+        // A failed re-read is made again after the backoff.
+        if (reread !== undefined) this.reread(reread);
         const errorClass = classifyError(error);
         if (errorClass === 'aborted' || signal.aborted) return;
         if (errorClass === 'not-found') {
@@ -169,6 +215,7 @@ export class StreamPoller {
         urgency = 'now';
         continue;
       }
+      if (result === 'reread') continue;
       if (result === 'data') {
         if (this.idleFlag) this.deps.limiter.polls.wakeSiblings(this.stream);
         this.setIdle(false);
@@ -286,6 +333,78 @@ export class StreamPoller {
     } finally {
       if (!registered) reservation.release();
     }
+  }
+
+  /**
+   * Re-reads a time range (startTime/endTime, no forward token) and hands each page to the
+   * pipeline as a `replay` batch, empty pages included: its resume position is the current one,
+   * so the checkpoint stays where it is, and the batch keeps its place in the stream's order.
+   * Before the first forward page there is nothing behind the token: the forward read covers it.
+   */
+  private async replay(request: RereadRequest, signal: AbortSignal): Promise<PageResult> {
+    const { port, clock, metrics, tracker } = this.deps;
+    const token = this.state.token;
+    if (token === undefined) return 'reread';
+    let sent: string | undefined;
+    let events = 0;
+    for (let page = 0; page < MAX_REREAD_PAGES; page += 1) {
+      const reservation = await this.turnWithCapacity('now', signal);
+      let registered = false;
+      try {
+        const out = await instrumentedCall(this.deps, 'GetLogEvents', () =>
+          port.getLogEvents(
+            {
+              logGroupName: this.stream.logGroup,
+              logStreamName: this.stream.logStream,
+              nextToken: sent,
+              startTime: request.fromTime,
+              endTime: request.toTime + 1,
+              startFromHead: true,
+              limit: this.pageLimit,
+            },
+            signal,
+          ),
+        );
+        const atEnd = sent !== undefined && out.nextForwardToken === sent;
+        const inRange = out.events.filter(
+          (e) => e.timestamp >= request.fromTime && e.timestamp <= request.toTime,
+        );
+        events += inRange.length;
+        if (inRange.length > 0 || atEnd || page === MAX_REREAD_PAGES - 1) {
+          const seq = this.state.nextSeq;
+          const batch: Batch = {
+            id: `${streamKey(this.stream)}#${seq}`,
+            stream: this.stream,
+            seq,
+            events: inRange,
+            fromToken: token,
+            toToken: token,
+            readAt: clock.now(),
+            resume: {
+              ...this.state.resume,
+              nextForwardToken: token,
+              tokenStartTime: this.state.startTime ?? null,
+            },
+            replay: true,
+          };
+          reservation.register(batch);
+          registered = true;
+          try {
+            await this.deps.deliver(batch);
+          } catch (error) {
+            tracker.withdraw(batch);
+            throw error;
+          }
+          this.state.nextSeq = seq + 1;
+        }
+        if (atEnd) break;
+        sent = out.nextForwardToken;
+      } finally {
+        if (!registered) reservation.release();
+      }
+    }
+    metrics.reread(this.stream, events);
+    return 'reread';
   }
 
   private reseekAfterRejectedToken(error: unknown): void {

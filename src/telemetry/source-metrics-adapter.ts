@@ -49,6 +49,9 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       });
       refreshLag(stream.logGroup);
     },
+    reread(stream) {
+      metrics.rereads.inc({ log_group: stream.logGroup });
+    },
     siblingsWoken(stream, woken) {
       metrics.siblingWakeups.inc({ log_group: stream.logGroup }, woken);
     },
@@ -69,6 +72,9 @@ export function createSourceMetrics(metrics: Metrics, now: () => number = Date.n
       metrics.tokenRejections.inc(labels, 0);
       metrics.sourceDuplicatesSkipped.inc(labels, 0);
       metrics.siblingWakeups.inc(labels, 0);
+      metrics.gapsRepaired.inc(labels, 0);
+      metrics.rereads.inc(labels, 0);
+      metrics.rereadRecovered.inc(labels, 0);
       metrics.streamsRetired.inc(labels, 0);
       metrics.pollerRestarts.inc(labels, 0);
       metrics.recordsRead.inc(labels, 0);

@@ -97,6 +97,11 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
       for (const [kind, count] of Object.entries(result.findings)) {
         metrics.integrityFindings.inc({ kind }, count);
       }
+      if (result.repaired > 0) metrics.gapsRepaired.inc(labels, result.repaired);
+      if (batch.replay === true) {
+        const recovered = batch.events.length - result.replayDuplicates;
+        if (recovered > 0) metrics.rereadRecovered.inc(labels, recovered);
+      }
     },
     acknowledged(batch: Batch, result: TransformedBatch, now: number) {
       metrics.batchLatency.observe((now - batch.readAt) / 1000);

@@ -21,6 +21,14 @@
  * The first record of a stream produces nothing, whatever its sequence: a stream whose earliest
  * retained record is not 0x0 only means retention expired or the forwarder started late,
  * and an alert for every stream at every fresh start would teach SOCs to ignore these findings.
+ *
+ * Gap repair (`repairWindowMs` > 0): a record uploaded late lands in CloudWatch behind the reader's
+ * forward token, where the reader never looks, and shows here as a gap. Such a gap is held back
+ * as pending for the repair window and a re-read of the stream around it is requested
+ * ({@link IntegrityTracker.takeRepairs}). A record that fills a pending gap is no regression and
+ * no duplicate: it closes its part of the gap (a gap closed entirely counts as repaired). Only
+ * what is still missing when the window ends is reported ({@link IntegrityTracker.expire}), as
+ * the same finding (same uid) the record that revealed the gap would have raised at once.
  */
 
 import { SEVERITY_CAPTIONS } from './mapping-table.js';
@@ -70,24 +78,87 @@ export type IntegrityFinding =
   | (FindingBase & { kind: 'duplicate' })
   | (FindingBase & { kind: 'conflicting_duplicate'; previousHash: string; hash: string });
 
+/** A gap waiting for its repair window, as persisted. */
+export interface PendingGapState {
+  rebootCounter: string;
+  /** Sequence numbers still missing, as inclusive `[from, to]` hex ranges. */
+  missing: Array<[string, string]>;
+  /** The first missing sequence number when the gap was seen (the finding's `expected`). */
+  expected: string;
+  /** When the finding is due if the gap is still open (epoch ms). */
+  deadline: number;
+  /** The record that revealed the gap: the finding is built from it. */
+  record: { timestamp: number; ingestionTime?: number; message: string };
+}
+
 /** Checkpointable per-stream state: plain JSON (hex strings), safe to persist and restore. */
 export interface StreamIntegrityState {
   rebootCounter: string;
   lastSequence: string;
   /** Recent `[sequence hex, message hash]` pairs, oldest first. */
   recent: Array<[string, string]>;
+  /** CloudWatch timestamp of the record with `lastSequence` (where a repair re-read starts). */
+  lastTimestamp?: number;
+  pending?: PendingGapState[];
 }
 
 /** Options of {@link IntegrityTracker}. */
 export interface IntegrityTrackerOptions {
   /** How many recent sequence numbers per stream are remembered for duplicate checks. */
   windowSize?: number;
+  /** How long a gap may wait for its missing records before it is reported; 0: at once. */
+  repairWindowMs?: number;
+}
+
+/** A re-read of a stream's time range that may deliver the records of a pending gap. */
+export interface RepairRequest {
+  readonly streamKey: string;
+  readonly logGroup: string;
+  readonly logStream: string;
+  readonly fromTime: number;
+  readonly toTime: number;
+  /** When the gap is reported unless repaired: a last re-read is worth making just before. */
+  readonly deadline: number;
+}
+
+/**
+ * A re-read starts this long before the last record before the gap and ends this long after the
+ * record after it: CloudWatch timestamps of neighbouring records can be out of order by a little.
+ */
+const REPAIR_MARGIN_MS = 60_000;
+
+interface PendingGap {
+  readonly reboot: bigint;
+  missing: Array<[bigint, bigint]>;
+  readonly expected: bigint;
+  readonly deadline: number;
+  readonly record: SourceRecord;
 }
 
 interface StreamState {
   reboot: bigint;
   last: bigint;
   recent: Map<bigint, string>;
+  lastTime: number | undefined;
+  pending: PendingGap[];
+}
+
+function countMissing(gap: PendingGap): bigint {
+  let count = 0n;
+  for (const [from, to] of gap.missing) count += to - from + 1n;
+  return count;
+}
+
+/** Removes `seq` from the gap's missing ranges; true if it was missing. */
+function fillGap(gap: PendingGap, seq: bigint): boolean {
+  const index = gap.missing.findIndex(([from, to]) => seq >= from && seq <= to);
+  if (index < 0) return false;
+  const [from, to] = gap.missing[index] as [bigint, bigint];
+  const rest: Array<[bigint, bigint]> = [];
+  if (from < seq) rest.push([from, seq - 1n]);
+  if (seq < to) rest.push([seq + 1n, to]);
+  gap.missing.splice(index, 1, ...rest);
+  return true;
 }
 
 /** The tracker's key for a record's stream. Log stream names cannot contain `:`. */
@@ -102,16 +173,21 @@ const WINDOW_HASH_CHARS = 16;
 export class IntegrityTracker {
   private readonly streams = new Map<string, StreamState>();
   private readonly windowSize: number;
+  private readonly repairWindowMs: number;
+  private repairs: RepairRequest[] = [];
+  private repaired = 0;
 
   constructor(options: IntegrityTrackerOptions = {}) {
     this.windowSize = Math.max(1, Math.floor(options.windowSize ?? 256));
+    this.repairWindowMs = Math.max(0, options.repairWindowMs ?? 0);
   }
 
   /**
    * Checks one record against its stream's state and advances the state. Records without a
-   * valid sequence number and reboot counter (cert-storage, unparseable) are ignored.
+   * valid sequence number and reboot counter (cert-storage, unparseable) are ignored. `now`
+   * (epoch ms) starts the repair window of a gap.
    */
-  observe(record: SourceRecord, parsed: ParsedRecord): IntegrityFinding[] {
+  observe(record: SourceRecord, parsed: ParsedRecord, now = 0): IntegrityFinding[] {
     if (parsed.kind !== 'hsm') return [];
     const seq = parsed.sequenceNo?.value;
     const reboot = parsed.rebootCounter?.value;
@@ -125,7 +201,23 @@ export class IntegrityTracker {
     const state = this.streams.get(streamKey);
     const hash = messageHash(record.message, WINDOW_HASH_CHARS);
     if (state === undefined) {
-      this.streams.set(streamKey, { reboot, last: seq, recent: new Map([[seq, hash]]) });
+      this.streams.set(streamKey, {
+        reboot,
+        last: seq,
+        recent: new Map([[seq, hash]]),
+        lastTime: record.timestamp,
+        pending: [],
+      });
+      return [];
+    }
+    // A record a pending gap waits for: late, but neither a regression nor a duplicate.
+    const gap = state.pending.find((g) => g.reboot === reboot && fillGap(g, seq));
+    if (gap !== undefined) {
+      if (gap.missing.length === 0) {
+        state.pending.splice(state.pending.indexOf(gap), 1);
+        this.repaired += 1;
+      }
+      this.remember(state, seq, hash);
       return [];
     }
     const previous = {
@@ -135,6 +227,7 @@ export class IntegrityTracker {
     if (reboot > state.reboot) {
       state.reboot = reboot;
       state.last = seq;
+      state.lastTime = record.timestamp;
       state.recent.clear();
       state.recent.set(seq, hash);
       return [{ ...base, kind: 'reboot', ...previous, sequenceRestarted: seq === 0n }];
@@ -144,6 +237,7 @@ export class IntegrityTracker {
       // of the stream would repeat the same finding and flood the SOC with one alert per record.
       state.reboot = reboot;
       state.last = seq;
+      state.lastTime = record.timestamp;
       state.recent.clear();
       state.recent.set(seq, hash);
       return [{ ...base, kind: 'regression', reason: 'reboot_counter_decreased', ...previous }];
@@ -151,14 +245,36 @@ export class IntegrityTracker {
     if (seq > state.last) {
       const findings: IntegrityFinding[] = [];
       if (seq > state.last + 1n) {
-        findings.push({
-          ...base,
-          kind: 'gap',
-          expected: hexCounter(state.last + 1n),
-          missing: String(seq - state.last - 1n),
-        });
+        const expected = state.last + 1n;
+        if (this.repairWindowMs > 0) {
+          const deadline = now + this.repairWindowMs;
+          state.pending.push({
+            reboot,
+            missing: [[expected, seq - 1n]],
+            expected,
+            deadline,
+            record,
+          });
+          this.repairs.push({
+            streamKey,
+            logGroup: record.logGroup,
+            logStream: record.logStream,
+            fromTime:
+              Math.min(state.lastTime ?? record.timestamp, record.timestamp) - REPAIR_MARGIN_MS,
+            toTime: record.timestamp + REPAIR_MARGIN_MS,
+            deadline,
+          });
+        } else {
+          findings.push({
+            ...base,
+            kind: 'gap',
+            expected: hexCounter(expected),
+            missing: String(seq - expected),
+          });
+        }
       }
       state.last = seq;
+      state.lastTime = record.timestamp;
       this.remember(state, seq, hash);
       return findings;
     }
@@ -168,6 +284,73 @@ export class IntegrityTracker {
     }
     if (seen === hash) return [{ ...base, kind: 'duplicate' }];
     return [{ ...base, kind: 'conflicting_duplicate', previousHash: seen, hash }];
+  }
+
+  /**
+   * Whether the record would fill a pending gap of its stream: a re-read delivers only those,
+   * since everything else it finds was delivered before.
+   */
+  fills(record: SourceRecord, parsed: ParsedRecord): boolean {
+    if (parsed.kind !== 'hsm') return false;
+    const seq = parsed.sequenceNo?.value;
+    const reboot = parsed.rebootCounter?.value;
+    if (seq === undefined || reboot === undefined) return false;
+    const state = this.streams.get(streamKeyOf(record));
+    return (
+      state?.pending.some(
+        (gap) =>
+          gap.reboot === reboot && gap.missing.some(([from, to]) => seq >= from && seq <= to),
+      ) === true
+    );
+  }
+
+  /** Re-reads requested for gaps seen since the last call. */
+  takeRepairs(): RepairRequest[] {
+    const repairs = this.repairs;
+    this.repairs = [];
+    return repairs;
+  }
+
+  /** Gaps closed entirely since the last call. */
+  takeRepaired(): number {
+    const repaired = this.repaired;
+    this.repaired = 0;
+    return repaired;
+  }
+
+  /** Gaps of the stream waiting for their repair window. */
+  pendingGaps(streamKey: string): number {
+    return this.streams.get(streamKey)?.pending.length ?? 0;
+  }
+
+  /**
+   * Ends the repair window of the stream's pending gaps due by `now`: each becomes the gap
+   * finding of the record that revealed it, counting what is still missing.
+   */
+  expire(
+    streamKey: string,
+    now: number,
+  ): Array<{ readonly finding: IntegrityFinding; readonly record: SourceRecord }> {
+    const state = this.streams.get(streamKey);
+    if (state === undefined) return [];
+    const due = state.pending.filter((gap) => gap.deadline <= now);
+    if (due.length === 0) return [];
+    state.pending = state.pending.filter((gap) => gap.deadline > now);
+    return due.map((gap) => {
+      const parsed = parseRecord(gap.record.message);
+      const seq = parsed.kind === 'hsm' ? parsed.sequenceNo?.value : undefined;
+      return {
+        record: gap.record,
+        finding: {
+          streamKey,
+          rebootCounter: hexCounter(gap.reboot),
+          sequence: seq === undefined ? '' : hexCounter(seq),
+          kind: 'gap',
+          expected: hexCounter(gap.expected),
+          missing: String(countMissing(gap)),
+        },
+      };
+    });
   }
 
   private remember(state: StreamState, seq: bigint, hash: string): void {
@@ -192,11 +375,31 @@ export class IntegrityTracker {
   snapshot(streamKey: string): StreamIntegrityState | undefined {
     const state = this.streams.get(streamKey);
     if (state === undefined) return undefined;
-    return {
+    const snapshot: StreamIntegrityState = {
       rebootCounter: hexCounter(state.reboot),
       lastSequence: hexCounter(state.last),
       recent: [...state.recent].map(([seq, hash]): [string, string] => [hexCounter(seq), hash]),
     };
+    if (state.lastTime !== undefined) snapshot.lastTimestamp = state.lastTime;
+    if (state.pending.length > 0) {
+      snapshot.pending = state.pending.map((gap) => ({
+        rebootCounter: hexCounter(gap.reboot),
+        missing: gap.missing.map(([from, to]): [string, string] => [
+          hexCounter(from),
+          hexCounter(to),
+        ]),
+        expected: hexCounter(gap.expected),
+        deadline: gap.deadline,
+        record: {
+          timestamp: gap.record.timestamp,
+          ...(gap.record.ingestionTime === undefined
+            ? {}
+            : { ingestionTime: gap.record.ingestionTime }),
+          message: gap.record.message,
+        },
+      }));
+    }
+    return snapshot;
   }
 
   /** Restores a stream's state from {@link snapshot} output; throws on malformed input. */
@@ -208,12 +411,39 @@ export class IntegrityTracker {
       if (oldest.done === true) break;
       recent.delete(oldest.value);
     }
+    const [logGroup, logStream] = splitStreamKey(streamKey);
+    const pending = (snapshot.pending ?? []).map((gap): PendingGap => ({
+      reboot: parseHexOrThrow(gap.rebootCounter),
+      missing: gap.missing.map(([from, to]): [bigint, bigint] => [
+        parseHexOrThrow(from),
+        parseHexOrThrow(to),
+      ]),
+      expected: parseHexOrThrow(gap.expected),
+      deadline: Number(gap.deadline),
+      record: {
+        logGroup,
+        logStream,
+        timestamp: Number(gap.record.timestamp),
+        ...(gap.record.ingestionTime === undefined
+          ? {}
+          : { ingestionTime: Number(gap.record.ingestionTime) }),
+        message: String(gap.record.message),
+      },
+    }));
     this.streams.set(streamKey, {
       reboot: parseHexOrThrow(snapshot.rebootCounter),
       last: parseHexOrThrow(snapshot.lastSequence),
       recent,
+      lastTime: typeof snapshot.lastTimestamp === 'number' ? snapshot.lastTimestamp : undefined,
+      pending,
     });
   }
+}
+
+/** Inverse of {@link streamKeyOf}: log groups may contain `:`, log stream names cannot. */
+function splitStreamKey(key: string): [string, string] {
+  const at = key.lastIndexOf(':');
+  return [key.slice(0, at), key.slice(at + 1)];
 }
 
 function parseHexOrThrow(text: string): bigint {

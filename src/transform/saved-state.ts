@@ -5,10 +5,13 @@
  */
 import type { ActorStreamState } from './actor-inference.js';
 import type { StreamIntegrityState } from './integrity.js';
+import type { RecentRecordsState } from './recent-records.js';
 
 export interface SavedTransformState {
   readonly integrity?: StreamIntegrityState;
   readonly actor?: ActorStreamState;
+  /** Records of a stream without sequence numbers delivered within the look-back window. */
+  readonly recent?: RecentRecordsState;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -43,9 +46,13 @@ export function readSavedTransformState(value: unknown): SavedTransformState | n
   if (!isObject(value)) return null;
   const integrity = value['integrity'];
   const actor = value['actor'];
+  const recent = value['recent'];
   const state: SavedTransformState = {
     ...(isIntegrityState(integrity) ? { integrity } : {}),
     ...(isActorState(actor) ? { actor } : {}),
+    ...(Array.isArray(recent) ? { recent: recent as RecentRecordsState } : {}),
   };
-  return state.integrity === undefined && state.actor === undefined ? null : state;
+  return state.integrity === undefined && state.actor === undefined && state.recent === undefined
+    ? null
+    : state;
 }

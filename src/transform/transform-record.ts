@@ -22,6 +22,8 @@ export interface TransformChain {
   readonly actors?: ActorInference;
   readonly context: NormalizeContext;
   readonly enrich?: EventEnricher;
+  /** Epoch ms: starts the repair window of a gap the record reveals. @default 0 */
+  readonly now?: number;
 }
 
 export interface TransformedRecord {
@@ -38,7 +40,7 @@ export function transformRecord(
   const enrich = chain.enrich ?? ((event: OcsfEvent) => event);
   const enriched = enrich(normalize(record, parsed, context));
   const event = actors === undefined ? enriched : actors.observe(enriched, parsed);
-  const findings = integrity.observe(record, parsed).map((finding) => ({
+  const findings = integrity.observe(record, parsed, chain.now).map((finding) => ({
     finding,
     event: enrich(findingToEvent(finding, record, context, parsed)),
   }));

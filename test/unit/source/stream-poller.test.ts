@@ -36,9 +36,10 @@ function harness(
     tracker?: AckTracker;
     deliver?: (batch: Batch) => void;
     onIdleChange?: () => void;
+    now?: number;
   } = {},
 ) {
-  const clock = new FakeClock(T0 + 60_000);
+  const clock = new FakeClock(options.now ?? T0 + 60_000);
   const port = new FakeCloudWatch();
   port.put(S.logGroup, S.logStream);
   const tracker = options.tracker ?? new AckTracker();
@@ -374,6 +375,93 @@ describe('StreamPoller', () => {
     assert.equal(h.batches.length, 6);
     assert.equal(h.metrics.events, 6);
     assert.ok(h.metrics.lags.every((lag) => lag > 0));
+    await h.poller.stop();
+  });
+
+  it('re-reads a time range when asked, as replay batches that leave the read position alone', async () => {
+    const h = harness();
+    for (let i = 0; i < 4; i += 1) h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 1);
+    const forward = h.batches[0] as Batch;
+    h.poller.reread({ fromTime: T0 + 1, toTime: T0 + 2, notBefore: h.clock.now() });
+    await h.clock.advance(1000);
+    const replays = h.batches.filter((b) => b.replay === true);
+    assert.ok(replays.length >= 1, 'the re-read was delivered');
+    assert.deepEqual(
+      replays.flatMap((b) => b.events.map((e) => e.timestamp)),
+      [T0 + 1, T0 + 2],
+      'only the range asked for (endTime is exclusive on AWS: the call asks for 1 ms more)',
+    );
+    for (const replay of replays) {
+      assert.equal(replay.resume.nextForwardToken, forward.resume.nextForwardToken);
+      assert.equal(replay.resume.lastEventTimestamp, forward.resume.lastEventTimestamp);
+      assert.ok(replay.seq > forward.seq, 'in the stream order');
+    }
+    const call = h.port.calls.find((c) => c.startTime === T0 + 1);
+    assert.equal(call?.endTime, T0 + 3);
+    // The forward reader carries on where it was.
+    h.port.put(S.logGroup, S.logStream, event(T0 + 9, hsmRecord(9)));
+    await h.clock.advance(1000);
+    assert.deepEqual(
+      h.batches.filter((b) => b.replay !== true).flatMap((b) => b.events.map((e) => e.timestamp)),
+      [T0, T0 + 1, T0 + 2, T0 + 3, T0 + 9],
+    );
+    await h.poller.stop();
+  });
+
+  it('looks back over a trailing window on a stream without sequence numbers, only there', async () => {
+    const now = T0 + 60_000;
+    const cert = (t: number) => event(t, `{"op_code":"CreateObject","timestamp":${t}}`);
+    const h = harness({
+      poll: { lookBackWindowMs: 30_000, lookBackIntervalMs: 5000 },
+      now,
+    });
+    h.port.put(S.logGroup, S.logStream, cert(now - 1000));
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.equal(h.batches.length, 1);
+    await h.clock.advance(4000);
+    assert.equal(h.batches.filter((b) => b.replay === true).length, 0, 'not before the interval');
+    await h.clock.advance(2000);
+    const replays = h.batches.filter((b) => b.replay === true);
+    assert.ok(replays.length >= 1, 'one look-back after the interval');
+    const ranged = h.port.calls.filter((c) => c.endTime !== undefined);
+    assert.ok(ranged.length >= 1, 'a time-range read');
+    assert.ok(
+      ranged.every((c) => (c.endTime ?? 0) - (c.startTime ?? 0) === 30_000 + 1),
+      'over the trailing window',
+    );
+    await h.poller.stop();
+
+    const hsm = harness({ poll: { lookBackWindowMs: 30_000, lookBackIntervalMs: 5000 } });
+    hsm.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(1)));
+    hsm.poller.start();
+    await hsm.clock.advance(20_000);
+    assert.equal(
+      hsm.batches.filter((b) => b.replay === true).length,
+      0,
+      'HSM streams have sequence numbers: their gaps are repaired instead',
+    );
+    await hsm.poller.stop();
+  });
+
+  it('drops an exact repeat of the last delivered record (positional tokens after a back-dated insert)', async () => {
+    const h = harness();
+    h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)));
+    h.port.once((input) =>
+      input.nextToken === 't/1'
+        ? {
+            events: [event(T0, hsmRecord(0)), event(T0 + 1, hsmRecord(1))],
+            nextForwardToken: 't/2',
+          }
+        : undefined,
+    );
+    h.poller.start();
+    await h.clock.advance(0);
+    assert.deepEqual(h.messages(), [hsmRecord(0), hsmRecord(1)]);
+    assert.equal(h.metrics.duplicates, 1);
     await h.poller.stop();
   });
 });

@@ -19,6 +19,7 @@ export class RecordingMetrics implements SourceMetrics {
   checkpointFailures = 0;
   discovered: StreamRef[] = [];
   readonly wakeups: { stream: StreamRef; woken: number }[] = [];
+  readonly rereads: { stream: StreamRef; events: number }[] = [];
   retired: StreamRef[] = [];
   lastStates = { active: 0, idle: 0 };
   lags: number[] = [];
@@ -43,6 +44,9 @@ export class RecordingMetrics implements SourceMetrics {
   }
   eventsRead(_group: string, count: number): void {
     this.events += count;
+  }
+  reread(stream: StreamRef, events: number): void {
+    this.rereads.push({ stream, events });
   }
   siblingsWoken(stream: StreamRef, woken: number): void {
     this.wakeups.push({ stream, woken });
