@@ -190,9 +190,9 @@ export const schema: convict.Schema<RawConfig> = {
       0,
     ),
     lookBackIntervalMs: ms(
-      'Interval between two look-back re-reads of a stream without sequence numbers (ms).',
+      'Interval between two look-back re-reads of a stream without sequence numbers (ms). Each costs at least two GetLogEvents calls per certificate-storage stream.',
       'LOOK_BACK_INTERVAL_MS',
-      60_000,
+      300_000,
       1_000,
     ),
     rateLimits: {

@@ -112,12 +112,22 @@ export class Pipeline {
       now,
     );
     this.options.observer?.transformed(batch, result);
+    if (result.repaired > 0) {
+      this.logger.info(
+        { ...batch.stream, gaps: result.repaired },
+        'sequence gap repaired: the missing records were delivered late',
+      );
+    }
     // A gap may be a record uploaded late, behind the forward token: re-read around it now, and
     // once more just before its window ends (the re-read's batch also reports what is still
     // missing, should the stream stay quiet).
     for (const repair of result.repairs) {
       const stream = { logGroup: repair.logGroup, logStream: repair.logStream };
       const range = { fromTime: repair.fromTime, toTime: repair.toTime };
+      this.logger.info(
+        { ...stream, ...range, reportAt: new Date(repair.deadline).toISOString() },
+        'sequence gap: re-reading the stream around it; reported only if still open then',
+      );
       this.options.source.reread?.(stream, { ...range, notBefore: now });
       this.options.source.reread?.(stream, { ...range, notBefore: repair.deadline });
     }

@@ -24,12 +24,19 @@ export interface PollerOptions {
    * the forward token. 0 disables. @default 0
    */
   readonly lookBackWindowMs?: number;
-  /** @default 60000 */
+  /** @default 300000 */
   readonly lookBackIntervalMs?: number;
 }
 
 /** Most pages one re-read may take: a repair is bounded, whatever range it was asked for. */
 const MAX_REREAD_PAGES = 20;
+
+/**
+ * Share of the idle polling a stream without sequence numbers gets (certificate storage): its
+ * records are rare (certificate operations of the cluster) and the look-back re-read catches
+ * late ones, while every HSM stream is where a command can show up next.
+ */
+const UNSEQUENCED_IDLE_SHARE = 0.25;
 
 /** Never throws, whatever was thrown (String() itself throws on some objects). */
 function errorText(error: unknown): string {
@@ -122,7 +129,7 @@ export class StreamPoller {
     const { resume } = this.state;
     // Only streams whose records carry no sequence number: gaps in the others are repaired.
     if (window > 0 && resume.lastEventTimestamp !== null && resume.lastSequence === null) {
-      const interval = this.deps.options?.lookBackIntervalMs ?? 60_000;
+      const interval = this.deps.options?.lookBackIntervalMs ?? 300_000;
       this.nextLookBack ??= now + interval;
       if (now >= this.nextLookBack) {
         this.nextLookBack = now + interval;
@@ -238,7 +245,14 @@ export class StreamPoller {
    */
   private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Reservation> {
     const { tracker, limiter, metrics } = this.deps;
-    const grant = await limiter.polls.next(this.stream, urgency, signal);
+    const { resume } = this.state;
+    const unsequenced = resume.lastEventTimestamp !== null && resume.lastSequence === null;
+    const grant = await limiter.polls.next(
+      this.stream,
+      urgency,
+      signal,
+      unsequenced ? UNSEQUENCED_IDLE_SHARE : 1,
+    );
     const now = tracker.tryReserve(this.stream, this.pageLimit);
     if (now !== undefined) {
       metrics.rateLimitWait('GetLogEvents', grant.waitedMs);
