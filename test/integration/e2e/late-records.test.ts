@@ -211,6 +211,14 @@ describe(
           3,
           'hsm-late one gap, hsm-order two (3 late, 5 after 6)',
         );
+        const recovered = /cloudhsm_forwarder_reread_records_recovered_total\{[^}]*\} (\d+)/.exec(
+          metrics,
+        );
+        assert.equal(
+          Number(recovered?.[1] ?? 0),
+          3,
+          'three records came through re-reads: hsm-late 4, hsm-order 3, the certificate record',
+        );
       } finally {
         forwarder.child.kill('SIGTERM');
         await forwarder.exited;

@@ -11,6 +11,7 @@ import { ACTOR_INFERRED, ActorInference } from '../../../src/transform/actor-inf
 import { labelsOf } from '../../../src/transform/enrich.js';
 import { IntegrityTracker } from '../../../src/transform/integrity.js';
 import type { OcsfEvent } from '../../../src/transform/ocsf-event.js';
+import { RecentRecords } from '../../../src/transform/recent-records.js';
 import { auditText, CLUSTER_ID, HSM_ID, LOG_GROUP, T0 } from '../enrichment/support.js';
 
 function batch(specs: Array<Parameters<typeof auditText>[0]>): Batch {
@@ -64,5 +65,68 @@ describe('transformBatch', () => {
     assert.equal(events[2]?.actor?.user, undefined);
     assert.equal(events[3]?.device?.groups[0]?.uid, CLUSTER_ID);
     assert.deepEqual(out.findings, { gap: 1 });
+  });
+
+  it('delivers from a re-read only what the forward reader missed, and reports an expired gap', () => {
+    const CONTEXT = {};
+    const integrity = new IntegrityTracker({ repairWindowMs: 10_000 });
+    const login = (seq: number) => ({ seq, opcode: 'CN_LOGIN', opcodeHex: '0xd', user: 'admin' });
+    const forward = transformBatch(
+      batch([1, 2, 4, 6].map(login)),
+      { integrity },
+      CONTEXT,
+      undefined,
+      T0,
+    );
+    assert.deepEqual(forward.findings, {}, 'gaps pending, not reported');
+    assert.equal(forward.repairs.length, 2);
+    // The re-read finds 1..5: only 3 was missing (and 5 is still missing).
+    const replay: Batch = { ...batch([1, 2, 3, 4].map(login)), replay: true };
+    const repaired = transformBatch(replay, { integrity }, CONTEXT, undefined, T0 + 1000);
+    assert.deepEqual(
+      repaired.events.map((e) => e.uid),
+      [`${HSM_ID}:0x107:0x3`],
+      'the delivered records are dropped, the missing one delivered',
+    );
+    assert.equal(repaired.replayDuplicates, 3);
+    assert.equal(repaired.repaired, 1);
+    // An empty re-read page after the window: the gap of 5 is reported then.
+    const late = transformBatch(
+      { ...batch([]), replay: true },
+      { integrity },
+      CONTEXT,
+      undefined,
+      T0 + 10_000,
+    );
+    assert.deepEqual(late.findings, { gap: 1 });
+    assert.equal(late.events.length, 1);
+  });
+
+  it('delivers from a look-back only the records of a stream without sequence numbers it has not delivered', () => {
+    const recent = new RecentRecords(60_000);
+    const integrity = new IntegrityTracker();
+    const cert = (t: number) => ({
+      timestamp: t,
+      ingestionTime: t,
+      message: `{"object_handle": 1, "op_code": "CreateObject", "response": "Success", "attributes": null, "timestamp": ${t}}`,
+    });
+    const stream = { logGroup: LOG_GROUP, logStream: CLUSTER_ID };
+    const base = { ...batch([]), stream };
+    transformBatch(
+      { ...base, events: [cert(T0), cert(T0 + 2)] },
+      { integrity, recent },
+      {},
+      undefined,
+      T0 + 5,
+    );
+    const look = transformBatch(
+      { ...base, events: [cert(T0), cert(T0 + 1), cert(T0 + 2)], replay: true },
+      { integrity, recent },
+      {},
+      undefined,
+      T0 + 10,
+    );
+    assert.equal(look.events.length, 1, 'only the late record');
+    assert.equal(look.replayDuplicates, 2);
   });
 });
