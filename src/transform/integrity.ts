@@ -87,6 +87,9 @@ export interface PendingGapState {
   expected: string;
   /** When the finding is due if the gap is still open (epoch ms). */
   deadline: number;
+  /** The time range to re-read (CloudWatch timestamps, inclusive). */
+  fromTime?: number;
+  toTime?: number;
   /** The record that revealed the gap: the finding is built from it. */
   record: { timestamp: number; ingestionTime?: number; message: string };
 }
@@ -133,6 +136,8 @@ interface PendingGap {
   readonly expected: bigint;
   readonly deadline: number;
   readonly record: SourceRecord;
+  readonly fromTime: number;
+  readonly toTime: number;
 }
 
 interface StreamState {
@@ -247,23 +252,18 @@ export class IntegrityTracker {
       if (seq > state.last + 1n) {
         const expected = state.last + 1n;
         if (this.repairWindowMs > 0) {
-          const deadline = now + this.repairWindowMs;
-          state.pending.push({
+          const gap: PendingGap = {
             reboot,
             missing: [[expected, seq - 1n]],
             expected,
-            deadline,
+            deadline: now + this.repairWindowMs,
             record,
-          });
-          this.repairs.push({
-            streamKey,
-            logGroup: record.logGroup,
-            logStream: record.logStream,
             fromTime:
               Math.min(state.lastTime ?? record.timestamp, record.timestamp) - REPAIR_MARGIN_MS,
             toTime: record.timestamp + REPAIR_MARGIN_MS,
-            deadline,
-          });
+          };
+          state.pending.push(gap);
+          this.requestRepair(streamKey, gap);
         } else {
           findings.push({
             ...base,
@@ -304,7 +304,18 @@ export class IntegrityTracker {
     );
   }
 
-  /** Re-reads requested for gaps seen since the last call. */
+  private requestRepair(streamKey: string, gap: PendingGap): void {
+    this.repairs.push({
+      streamKey,
+      logGroup: gap.record.logGroup,
+      logStream: gap.record.logStream,
+      fromTime: gap.fromTime,
+      toTime: gap.toTime,
+      deadline: gap.deadline,
+    });
+  }
+
+  /** Re-reads requested for gaps seen (or restored) since the last call. */
   takeRepairs(): RepairRequest[] {
     const repairs = this.repairs;
     this.repairs = [];
@@ -390,6 +401,8 @@ export class IntegrityTracker {
         ]),
         expected: hexCounter(gap.expected),
         deadline: gap.deadline,
+        fromTime: gap.fromTime,
+        toTime: gap.toTime,
         record: {
           timestamp: gap.record.timestamp,
           ...(gap.record.ingestionTime === undefined
@@ -402,7 +415,10 @@ export class IntegrityTracker {
     return snapshot;
   }
 
-  /** Restores a stream's state from {@link snapshot} output; throws on malformed input. */
+  /**
+   * Restores a stream's state from {@link snapshot} output; throws on malformed input. Pending
+   * gaps ask for their re-reads again ({@link takeRepairs}).
+   */
   restore(streamKey: string, snapshot: StreamIntegrityState): void {
     const recent = new Map<bigint, string>();
     for (const [seq, hash] of snapshot.recent) recent.set(parseHexOrThrow(seq), hash);
@@ -420,6 +436,8 @@ export class IntegrityTracker {
       ]),
       expected: parseHexOrThrow(gap.expected),
       deadline: Number(gap.deadline),
+      fromTime: Number(gap.fromTime ?? Number(gap.record.timestamp) - REPAIR_MARGIN_MS),
+      toTime: Number(gap.toTime ?? Number(gap.record.timestamp) + REPAIR_MARGIN_MS),
       record: {
         logGroup,
         logStream,
@@ -437,6 +455,8 @@ export class IntegrityTracker {
       lastTime: typeof snapshot.lastTimestamp === 'number' ? snapshot.lastTimestamp : undefined,
       pending,
     });
+    // The re-reads of a gap pending at the last checkpoint did not survive the restart.
+    for (const gap of pending) this.requestRepair(streamKey, gap);
   }
 }
 
