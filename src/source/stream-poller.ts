@@ -17,6 +17,19 @@ export interface PollerOptions {
   /** Events per GetLogEvents call (API maximum 10,000). @default 10000 */
   readonly pageLimit?: number;
   readonly backoff?: BackoffOptions;
+  /**
+   * Exclusive end of a bounded read (`backfill --to`): events at or after it are not delivered,
+   * and the poller is done once it sees one or reaches the end of the stream. Not sent as the
+   * API's `endTime`: AWS treats it as exclusive, the emulator as inclusive; filtering here
+   * behaves the same on both. Unset: the poller follows the stream forever.
+   */
+  readonly endTime?: number;
+  /**
+   * Bounded reads only: consecutive empty pages (each with a new token) after which a stream
+   * counts as done. AWS answers a stream whose events expired with empty pages forever.
+   * @default 3
+   */
+  readonly maxEmptyPages?: number;
 }
 
 /** Never throws, whatever was thrown (String() itself throws on some objects). */
@@ -45,9 +58,11 @@ export interface StreamPollerDeps {
   readonly onGone?: (stream: StreamRef) => void;
   /** The poller switched between draining (false) and waiting at the tail (true). */
   readonly onIdleChange?: (stream: StreamRef, idle: boolean) => void;
+  /** Bounded reads only (`options.endTime`): the stream is read up to the bound; the poller has stopped. */
+  readonly onDone?: (stream: StreamRef) => void;
 }
 
-type PageResult = 'end' | 'data' | 'empty' | 'reseek';
+type PageResult = 'end' | 'data' | 'empty' | 'reseek' | 'bound';
 
 /**
  * Polls one stream with GetLogEvents, following its forward token (`startFromHead: true`). End of
@@ -134,6 +149,7 @@ export class StreamPoller {
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     let failures = 0;
+    let emptyPages = 0;
     let urgency: PollUrgency = 'now';
     while (!signal.aborted) {
       let result: PageResult;
@@ -146,6 +162,8 @@ export class StreamPoller {
         if (errorClass === 'not-found') {
           this.deps.logger.warn({ ...this.stream }, 'log stream no longer exists; poller retired');
           this.deps.onGone?.(this.stream);
+          // A bounded read of a deleted stream has nothing left to read.
+          if (this.deps.options?.endTime !== undefined) this.deps.onDone?.(this.stream);
           return;
         }
         // Unknown errors (access denied, bad parameters) are retried slowly and loudly: an
@@ -168,6 +186,17 @@ export class StreamPoller {
         }
         urgency = 'now';
         continue;
+      }
+      if (this.deps.options?.endTime !== undefined) {
+        emptyPages = result === 'empty' ? emptyPages + 1 : 0;
+        if (
+          result === 'bound' ||
+          result === 'end' ||
+          emptyPages >= (this.deps.options.maxEmptyPages ?? 3)
+        ) {
+          this.deps.onDone?.(this.stream);
+          return;
+        }
       }
       if (result === 'data') {
         if (this.idleFlag) this.deps.limiter.polls.wakeSiblings(this.stream);
@@ -244,7 +273,12 @@ export class StreamPoller {
         throw error;
       }
       const atEnd = sent !== undefined && out.nextForwardToken === sent;
-      const { kept, resume, dedupe, skipped } = filterAndAdvance(this.state, out.events);
+      const endTime = this.deps.options?.endTime;
+      // Events are in timestamp order: the first one at or after the bound ends the read.
+      const bound =
+        endTime === undefined ? -1 : out.events.findIndex((e) => e.timestamp >= endTime);
+      const events = bound < 0 ? out.events : out.events.slice(0, bound);
+      const { kept, resume, dedupe, skipped } = filterAndAdvance(this.state, events);
       metrics.page(this.stream, kept.length);
       if (skipped > 0) metrics.duplicatesSkipped(this.stream, skipped);
       const newest = out.events.at(-1);
@@ -280,6 +314,7 @@ export class StreamPoller {
       }
       this.state.dedupe = dedupe;
       this.state.token = out.nextForwardToken;
+      if (bound >= 0) return 'bound';
       if (atEnd) return 'end';
       // Events all skipped as already delivered still move the read on: read again at once.
       return out.events.length > 0 ? 'data' : 'empty';
