@@ -1,5 +1,5 @@
 /**
- * Arguments of `cloudhsm-audit-forwarder backfill` (README "Commands"). Pure, so every refusal is
+ * Arguments of `cloudhsm-audit-forwarder backfill` (README "The two commands", "Backfill"). Pure, so every refusal is
  * unit-tested; the command itself is in backfill-command.ts.
  */
 import { createHash } from 'node:crypto';
