@@ -26,8 +26,9 @@ export interface PollerOptions {
   readonly endTime?: number;
   /**
    * Bounded reads only: consecutive empty pages (each with a new token) after which a stream
-   * counts as done. AWS answers a stream whose events expired with empty pages forever.
-   * @default 3
+   * counts as done, with a warning. AWS answers a stream whose events expired with empty pages
+   * forever; it may also answer a few while scanning a long quiet stretch, hence not 1.
+   * @default 10
    */
   readonly maxEmptyPages?: number;
 }
@@ -189,11 +190,14 @@ export class StreamPoller {
       }
       if (this.deps.options?.endTime !== undefined) {
         emptyPages = result === 'empty' ? emptyPages + 1 : 0;
-        if (
-          result === 'bound' ||
-          result === 'end' ||
-          emptyPages >= (this.deps.options.maxEmptyPages ?? 3)
-        ) {
+        const maxEmpty = this.deps.options.maxEmptyPages ?? 10;
+        if (result === 'bound' || result === 'end' || emptyPages >= maxEmpty) {
+          if (emptyPages >= maxEmpty) {
+            this.deps.logger.warn(
+              { ...this.stream, emptyPages, readUpTo: this.state.resume.lastEventTimestamp },
+              'bounded read ends after consecutive empty pages without the end-of-stream token; if the stream holds later records in the range, run the backfill again from readUpTo',
+            );
+          }
           this.deps.onDone?.(this.stream);
           return;
         }
