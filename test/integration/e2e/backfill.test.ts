@@ -1,9 +1,9 @@
 /**
- * `backfill` end to end against the real stack (moto + OpenSearch; Kafka is disabled here, the
- * question is OpenSearch's duplicates): a fleet whose middle part the live forwarder already
- * delivered is backfilled over its whole range without a duplicate document, without touching
- * the live checkpoints, resuming after SIGKILL, with progress lines on stderr; `--dry-run` lists
- * the streams and reads no events.
+ * `backfill` end to end against the real stack (moto, Kafka, OpenSearch): a fleet whose middle
+ * part the live forwarder already delivered is backfilled over its whole range without a
+ * duplicate OpenSearch document (Kafka, at-least-once, gets every record of the range), without
+ * touching the live checkpoints, resuming after SIGKILL, with progress lines on stderr;
+ * `--dry-run` lists the streams and reads no events.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -14,10 +14,12 @@ import { after, before, describe, it } from 'node:test';
 
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { Client } from '@opensearch-project/opensearch';
+import { Kafka, logLevel } from 'kafkajs';
 
 import { writeStreams } from '../../../src/simulator/cloudwatch-writer.js';
 import { simulateFleet, type SimulatedStream } from '../../../src/simulator/fleet.js';
 import { startCloudWatchProxy } from '../support/cloudwatch-proxy.js';
+import { readTopic, topicEndOffsets } from '../support/kafka-reader.js';
 import { startCommand, startForwarder, waitFor } from '../support/forwarder-process.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
@@ -54,8 +56,8 @@ describe('backfill', { timeout: 600_000 }, () => {
   const part = (keep: (timestamp: number) => boolean): SimulatedStream[] =>
     fleet.streams.map((s) => ({ ...s, records: s.records.filter((r) => keep(r.timestamp)) }));
 
-  /** Documents of the run's indices, and how many distinct uids they hold. */
-  async function documents(): Promise<{ count: number; uids: number }> {
+  /** The uid of every document in the run's indices (one per document). */
+  async function documentUids(): Promise<(string | undefined)[]> {
     try {
       await opensearch.indices.refresh({ index: `${indexPrefix}-*` });
       const response = await opensearch.search({
@@ -64,13 +66,15 @@ describe('backfill', { timeout: 600_000 }, () => {
         _source: ['metadata.uid'],
       });
       const hits = response.body.hits.hits as { _source?: { metadata?: { uid?: string } } }[];
-      return {
-        count: hits.length,
-        uids: new Set(hits.map((hit) => hit._source?.metadata?.uid)).size,
-      };
+      return hits.map((hit) => hit._source?.metadata?.uid);
     } catch {
-      return { count: 0, uids: 0 };
+      return [];
     }
+  }
+
+  async function documents(): Promise<{ count: number; uids: number }> {
+    const uids = await documentUids();
+    return { count: uids.length, uids: new Set(uids).size };
   }
 
   async function liveCheckpoints(): Promise<Map<string, string>> {
@@ -89,7 +93,9 @@ describe('backfill', { timeout: 600_000 }, () => {
       LOG_GROUP_PREFIXES: prefix,
       CHECKPOINT_DIR: join(dir, 'checkpoints'),
       DEAD_LETTER_FILE: join(dir, 'dlq.ndjson'),
-      KAFKA_BROKERS: '',
+      KAFKA_TOPIC: `bf-${suffix}`,
+      DEAD_LETTER_TOPIC: `bf-${suffix}-dlq`,
+      KAFKA_CREATE_TOPIC: 'true',
       OPENSEARCH_INDEX_PREFIX: indexPrefix,
       HTTP_PORT: '0',
       ENRICHMENT_ENABLED: 'false',
@@ -109,6 +115,12 @@ describe('backfill', { timeout: 600_000 }, () => {
   after(async () => {
     await opensearch.indices.delete({ index: `${indexPrefix}-*` }).catch(() => undefined);
     await opensearch.close();
+    const admin = new Kafka({ brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin
+      .deleteTopics({ topics: [`bf-${suffix}`, `bf-${suffix}-dlq`] })
+      .catch(() => undefined);
+    await admin.disconnect();
   });
 
   it('--dry-run lists the streams and the range, reads no events, writes no state', async () => {
@@ -219,7 +231,16 @@ describe('backfill', { timeout: 600_000 }, () => {
     const { count, uids } = await documents();
     assert.equal(count, inRange, 'every record of the range, nothing at or after --to');
     assert.equal(uids, count, 'no duplicate documents');
-    assert.equal(existsSync(join(dir, 'dlq.ndjson')), false, 'nothing dead-lettered');
+    assert.equal(existsSync(join(dir, 'dlq.ndjson')), false, 'no dead-letter fallback file');
+    assert.equal(await topicEndOffsets(env.kafkaBrokers, `bf-${suffix}-dlq`).catch(() => 0), 0);
+    const kafkaUids = new Set(
+      (await readTopic(env.kafkaBrokers, `bf-${suffix}`)).map((m) => m.uid),
+    );
+    assert.deepEqual(
+      kafkaUids,
+      new Set(await documentUids()),
+      'Kafka has every record of the range',
+    );
     assert.deepEqual(await liveCheckpoints(), checkpointsBefore, 'live checkpoints unchanged');
 
     // Done means done: the same command again reads nothing new and delivers nothing twice.
