@@ -118,7 +118,7 @@ describe('backfill', { timeout: 600_000 }, () => {
     const admin = new Kafka({ brokers: env.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin
-      .deleteTopics({ topics: [`bf-${suffix}`, `bf-${suffix}-dlq`] })
+      .deleteTopics({ topics: [`bf-${suffix}`, `bf-${suffix}-dlq`, `bf-${suffix}-x`] })
       .catch(() => undefined);
     await admin.disconnect();
   });
@@ -170,6 +170,38 @@ describe('backfill', { timeout: 600_000 }, () => {
     ]);
     assert.equal((await refused.exited).code, 2, refused.output());
     assert.match(refused.stderr(), /--from \(.*\) must be before --to/);
+  });
+
+  it('stops on SIGTERM with exit 1, saying how to resume; a named group that does not exist adds no stream', async () => {
+    // Its own indices, topic and checkpoints: the test below counts documents.
+    const own = {
+      ...settings,
+      CHECKPOINT_DIR: join(dir, 'sigterm-checkpoints'),
+      OPENSEARCH_INDEX_PREFIX: `${indexPrefix}x`,
+      KAFKA_TOPIC: `bf-${suffix}-x`,
+    };
+    const group = fleet.streams[0]?.logGroup ?? '';
+    const backfill = startCommand('backfill', own, [
+      `--from=${startMs}`,
+      `--to=${to}`,
+      `--log-group=${group}`,
+      '--log-group=/aws/cloudhsm/no-such-group',
+      '--rate=1',
+    ]);
+    await waitFor(
+      'the backfill to start reading',
+      () => Promise.resolve(backfill.output().includes('backfill starting')),
+      60_000,
+      100,
+    );
+    assert.match(backfill.output(), new RegExp(`"streams":${fleet.streams.length}\\b`));
+    backfill.child.kill('SIGTERM');
+    assert.equal((await backfill.exited).code, 1, backfill.output());
+    assert.match(
+      backfill.stderr(),
+      /^backfill interrupted \(SIGTERM.*run the same command again to resume from /m,
+    );
+    await opensearch.indices.delete({ index: `${indexPrefix}x-*` }).catch(() => undefined);
   });
 
   it('backfills a partly delivered range once, resumes after SIGKILL, leaves the live checkpoints', async () => {
