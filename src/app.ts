@@ -391,8 +391,11 @@ export interface BackfillObserver {
 export interface Backfill {
   /** The streams of the range (DescribeLogStreams), without reading events or touching state. */
   plan(): Promise<PlannedStream[]>;
-  /** Starts the sinks and reads every stream of the plan from its backfill checkpoint. */
-  start(streams: readonly PlannedStream[]): Promise<void>;
+  /**
+   * Starts the sinks and reads every stream of the plan's groups from its backfill checkpoint.
+   * Resolves with the number of streams read (a stream created since the plan is read too).
+   */
+  start(streams: readonly PlannedStream[]): Promise<number>;
   /** Resolves when every stream is read to the end of the range, acknowledged and durable. */
   whenDone(): Promise<void>;
   /** Stops reading, drains what is in flight (bounded), closes the sinks. True if drained. */
@@ -476,6 +479,7 @@ export function createBackfill(
       }
       expected = found;
       if (done.size >= expected) allRead();
+      return found;
     },
     async whenDone() {
       await read;

@@ -87,7 +87,7 @@ export async function runBackfillCommand(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   try {
-    await backfill.start(streams);
+    progress.setStreams(await backfill.start(streams));
     const outcome = await Promise.race([backfill.whenDone().then(() => 'done'), interrupted]);
     clearInterval(timer);
     const drained = await backfill.stop();
