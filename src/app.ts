@@ -10,10 +10,13 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { FileCheckpointStore, resetCheckpoints } from './checkpoint/file-store.js';
 import type { Config } from './config/config.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
-import { Pipeline } from './pipeline/pipeline.js';
+import { Pipeline, type PipelineObserver } from './pipeline/pipeline.js';
+import type { AckTrackerOptions } from './source/ack-tracker.js';
+import type { BatchSource } from './source/batch-source.js';
 import { CloudWatchSource } from './source/cloudwatch-source.js';
 import { createCloudWatchClient, SdkCloudWatchPort } from './source/cloudwatch-port.js';
 import { BudgetRegistry } from './source/budget-registry.js';
+import { planBackfill, type PlannedStream } from './source/backfill-plan.js';
 import { RateLimiter } from './source/rate-limiter.js';
 import { parseStartPosition } from './source/read-position.js';
 import { DeadLetter } from './sink/dead-letter.js';
@@ -25,7 +28,7 @@ import { OpenSearchSink } from './sink/opensearch.js';
 import type { Sink } from './sink/sink.js';
 import { childLogger } from './telemetry/logger.js';
 import type { Logger } from './telemetry/logger.js';
-import { createTelemetry } from './telemetry/telemetry.js';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
 
 import {
   createCallerIdentityPort,
@@ -39,11 +42,12 @@ import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { RecentRecords } from './transform/recent-records.js';
 import { monotonicClock } from './util/clock.js';
-import { UsageError } from './util/errors.js';
-import type { StreamRef } from './util/identity.js';
+import { ForwarderError, UsageError } from './util/errors.js';
+import { streamKey, type StreamRef } from './util/identity.js';
 
 // The commands reach the rest of the program only through this module (docs/architecture.md).
 export { createLogger } from './telemetry/logger.js';
+export type { PlannedStream } from './source/backfill-plan.js';
 
 /** The region the pod works in: configured, else the SDK's usual environment variable. */
 /** The pod's own region (configuration resolves `aws.region`, else `us-east-1`). */
@@ -111,10 +115,19 @@ export function kafkaConnection(config: Config): KafkaConnectionOptions {
   };
 }
 
-export function createApp(config: Config, logger: Logger): App {
-  const telemetry = createTelemetry(config, logger);
-  const log = (component: string) => childLogger(logger, component);
+/** Sinks, dead letter, enrichment and the pipeline around a source: what `run` and `backfill` share. */
+interface Delivery {
+  /** Starts the dead letter, the sinks (topic check, index template), enrichment and the pipeline. */
+  start(): Promise<void>;
+  /** Stops the pipeline (drains in flight, bounded), enrichment, the sinks and the dead letter. */
+  stop(timeoutMs: number): Promise<boolean>;
+}
 
+function createSinks(
+  config: Config,
+  telemetry: Telemetry,
+  log: (component: string) => Logger,
+): { sinks: Sink[]; deadLetter: DeadLetter } {
   const sinks: Sink[] = [];
   // One Kafka client for the events topic and the dead-letter topic alike.
   const kafka = config.kafka.enabled ? createKafkaClient(kafkaConnection(config)) : undefined;
@@ -189,58 +202,22 @@ export function createApp(config: Config, logger: Logger): App {
     logger: log('dead-letter'),
     onFallback: (entries) => telemetry.metrics.deadLetterFallbacks.inc(entries),
   });
+  return { sinks, deadLetter };
+}
 
-  // One budget per account and region (the quotas' scope); every source of that scope shares it.
-  const budgets = new BudgetRegistry(
-    () =>
-      new RateLimiter(
-        {
-          GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
-          DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
-          DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
-        },
-        monotonicClock,
-        {
-          minIdleMs: config.source.pollMinIntervalMs,
-          onSiblingsWoken: (stream, woken) => telemetry.sourceMetrics.siblingsWoken(stream, woken),
-        },
-      ),
-  );
-  const scope = { accountId: config.aws.accountId, region: awsRegion(config) };
-  const source = new CloudWatchSource({
-    port: new SdkCloudWatchPort(
-      createCloudWatchClient({
-        region: config.aws.region ?? undefined,
-        endpoint: config.aws.endpoint ?? undefined,
-      }),
-    ),
-    checkpointStore: new FileCheckpointStore({
-      dir: config.checkpoint.dir,
-      scope,
-    }),
-    logger: log('source'),
-    metrics: telemetry.sourceMetrics,
-    startPosition: parseStartPosition(config.source.startPosition, 'source.startPosition'),
-    discovery: {
-      logGroupPrefixes: config.source.logGroupPrefixes,
-      logGroups: config.source.logGroups,
-      intervalMs: config.source.discoveryIntervalMs,
-    },
-    polling: {
-      pageLimit: config.source.pageLimit,
-      lookBackWindowMs: config.source.lookBackWindowMs,
-      lookBackIntervalMs: config.source.lookBackIntervalMs,
-    },
-    retiredCheckpointRetentionMs: config.source.retiredCheckpointRetentionMs,
-    backpressure: {
-      maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
-      maxInFlightBatches: config.pipeline.maxInFlightBatches,
-      maxInFlightEvents: config.pipeline.maxInFlightEvents,
-      maxInFlightBytes: config.pipeline.maxInFlightBytes,
-    },
-    limiter: budgets.forScope(scope),
-  });
-
+/**
+ * Everything after the source, built the same way for `run` and `backfill`, so a backfilled
+ * record gets the same transform, the same uid and the same sinks as a live one.
+ */
+function createDelivery(
+  config: Config,
+  telemetry: Telemetry,
+  log: (component: string) => Logger,
+  source: BatchSource,
+  observer: PipelineObserver = telemetry.pipelineObserver,
+  live = true,
+): Delivery {
+  const { sinks, deadLetter } = createSinks(config, telemetry, log);
   const labels = config.enrichment.labels;
   const labelList = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
   let metadata: MetadataProvider | undefined;
@@ -288,15 +265,21 @@ export function createApp(config: Config, logger: Logger): App {
       observer: telemetry.dispatchObserver,
       logger: log('dispatcher'),
     }),
-    tracker: new IntegrityTracker({ repairWindowMs: config.source.gapRepairWindowMs }),
+    // A backfill reads each stream once up to its end and stops: nothing would re-read a gap
+    // later, so it reports gaps at once and has no look-back.
+    tracker: new IntegrityTracker({ repairWindowMs: live ? config.source.gapRepairWindowMs : 0 }),
     // Remembers a little longer than the look-back reaches, so a re-read never re-delivers.
-    recent: new RecentRecords(
-      config.source.lookBackWindowMs + 2 * config.source.lookBackIntervalMs,
-    ),
+    ...(live
+      ? {
+          recent: new RecentRecords(
+            config.source.lookBackWindowMs + 2 * config.source.lookBackIntervalMs,
+          ),
+        }
+      : {}),
     actors: new ActorInference(),
     context,
     enricher,
-    observer: telemetry.pipelineObserver,
+    observer,
     logger: log('pipeline'),
     onFatal: () => {
       process.exitCode = 1;
@@ -306,20 +289,231 @@ export function createApp(config: Config, logger: Logger): App {
 
   return {
     async start() {
-      await telemetry.start();
       await deadLetter.start();
       for (const sink of sinks) await sink.start();
       telemetry.watchSinks(sinks);
       // Never blocks delivery: a failed first refresh leaves events marked as not enriched.
       await metadata?.start();
       await pipeline.start();
-      telemetry.readiness.set('checkpoints', true);
     },
-    async stop() {
-      const drained = await pipeline.stop(config.pipeline.shutdownTimeoutMs);
+    async stop(timeoutMs) {
+      const drained = await pipeline.stop(timeoutMs);
       await metadata?.stop();
       for (const sink of sinks) await sink.stop();
       await deadLetter.stop();
+      return drained;
+    },
+  };
+}
+
+function cloudWatchPort(config: Config): SdkCloudWatchPort {
+  return new SdkCloudWatchPort(
+    createCloudWatchClient({
+      region: config.aws.region ?? undefined,
+      endpoint: config.aws.endpoint ?? undefined,
+    }),
+  );
+}
+
+function backpressure(config: Config): AckTrackerOptions {
+  return {
+    maxInFlightBatchesPerStream: config.pipeline.maxInFlightBatchesPerStream,
+    maxInFlightBatches: config.pipeline.maxInFlightBatches,
+    maxInFlightEvents: config.pipeline.maxInFlightEvents,
+    maxInFlightBytes: config.pipeline.maxInFlightBytes,
+  };
+}
+
+export function createApp(config: Config, logger: Logger): App {
+  const telemetry = createTelemetry(config, logger);
+  const log = (component: string) => childLogger(logger, component);
+
+  // One budget per account and region (the quotas' scope); every source of that scope shares it.
+  const budgets = new BudgetRegistry(
+    () =>
+      new RateLimiter(
+        {
+          GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
+          DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
+          DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
+        },
+        monotonicClock,
+        {
+          minIdleMs: config.source.pollMinIntervalMs,
+          onSiblingsWoken: (stream, woken) => telemetry.sourceMetrics.siblingsWoken(stream, woken),
+        },
+      ),
+  );
+  const scope = { accountId: config.aws.accountId, region: awsRegion(config) };
+  const source = new CloudWatchSource({
+    port: cloudWatchPort(config),
+    checkpointStore: new FileCheckpointStore({
+      dir: config.checkpoint.dir,
+      scope,
+    }),
+    logger: log('source'),
+    metrics: telemetry.sourceMetrics,
+    startPosition: parseStartPosition(config.source.startPosition, 'source.startPosition'),
+    discovery: {
+      logGroupPrefixes: config.source.logGroupPrefixes,
+      logGroups: config.source.logGroups,
+      intervalMs: config.source.discoveryIntervalMs,
+    },
+    polling: {
+      pageLimit: config.source.pageLimit,
+      lookBackWindowMs: config.source.lookBackWindowMs,
+      lookBackIntervalMs: config.source.lookBackIntervalMs,
+    },
+    retiredCheckpointRetentionMs: config.source.retiredCheckpointRetentionMs,
+    backpressure: backpressure(config),
+    limiter: budgets.forScope(scope),
+  });
+  const delivery = createDelivery(config, telemetry, log, source);
+
+  return {
+    async start() {
+      await telemetry.start();
+      await delivery.start();
+      telemetry.readiness.set('checkpoints', true);
+    },
+    async stop() {
+      const drained = await delivery.stop(config.pipeline.shutdownTimeoutMs);
+      await telemetry.stop();
+      return drained;
+    },
+  };
+}
+
+/** What a `backfill` run reads (commands/backfill-command.ts parses it). */
+export interface BackfillOptions {
+  /** Inclusive start of the range, epoch ms. */
+  readonly from: number;
+  /** Exclusive end of the range, epoch ms. */
+  readonly to: number;
+  /** Only these log groups; empty: the groups of the discovery configuration. */
+  readonly logGroups: readonly string[];
+  /** GetLogEvents calls per second, a budget of its own beside the live forwarder's. */
+  readonly ratePerSecond: number;
+  /** Where its checkpoints live (never the live checkpoint directory). */
+  readonly stateDir: string;
+}
+
+/** Told of progress: acknowledged records (delivered or dead-lettered) and finished streams. */
+export interface BackfillObserver {
+  acknowledged(stream: StreamRef, records: number, lastTimestamp: number | undefined): void;
+  streamDone(stream: StreamRef): void;
+}
+
+export interface Backfill {
+  /** The streams of the range (DescribeLogStreams), without reading events or touching state. */
+  plan(): Promise<PlannedStream[]>;
+  /**
+   * Starts the sinks and reads every stream of the plan's groups from its backfill checkpoint.
+   * Resolves with the number of streams read (a stream created since the plan is read too).
+   */
+  start(streams: readonly PlannedStream[]): Promise<number>;
+  /** Resolves when every stream is read to the end of the range, acknowledged and durable. */
+  whenDone(): Promise<void>;
+  /** Stops reading, drains what is in flight (bounded), closes the sinks. True if drained. */
+  stop(): Promise<boolean>;
+}
+
+/**
+ * `backfill`: the live forwarder's delivery (same transform, uids and sinks) behind a source of
+ * its own, bounded to [from, to): its checkpoints in `stateDir` (a re-run or a run after a crash
+ * resumes from them; the live ones are never opened), its own GetLogEvents budget, and one
+ * discovery round (the streams of the plan). No HTTP server: it runs beside the live forwarder,
+ * whose port it would take.
+ */
+export function createBackfill(
+  config: Config,
+  logger: Logger,
+  options: BackfillOptions,
+  observer: BackfillObserver,
+): Backfill {
+  const telemetry = createTelemetry(config, logger);
+  const log = (component: string) => childLogger(logger, component);
+  const port = cloudWatchPort(config);
+  const limiter = new RateLimiter(
+    {
+      GetLogEvents: { ratePerSecond: options.ratePerSecond },
+      DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
+      DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
+    },
+    monotonicClock,
+    { minIdleMs: config.source.pollMinIntervalMs },
+  );
+  const groups =
+    options.logGroups.length > 0
+      ? { logGroupPrefixes: [], logGroups: options.logGroups }
+      : { logGroupPrefixes: config.source.logGroupPrefixes, logGroups: config.source.logGroups };
+  const scope = { accountId: config.aws.accountId, region: awsRegion(config) };
+  const done = new Set<string>();
+  let expected = Number.POSITIVE_INFINITY;
+  let allRead: () => void = () => undefined;
+  const read = new Promise<void>((resolve) => (allRead = resolve));
+  const streamDone = (stream: StreamRef): void => {
+    done.add(streamKey(stream));
+    observer.streamDone(stream);
+    if (done.size >= expected) allRead();
+  };
+  let source: CloudWatchSource | undefined;
+  let delivery: Delivery | undefined;
+  return {
+    plan: () => planBackfill({ port, limiter }, groups, options),
+    async start(streams) {
+      const logGroups = [...new Set(streams.map((s) => s.logGroup))];
+      const bounded = new CloudWatchSource({
+        port,
+        checkpointStore: new FileCheckpointStore({ dir: options.stateDir, scope }),
+        logger: log('backfill.source'),
+        metrics: telemetry.sourceMetrics,
+        startPosition: { kind: 'time', time: options.from },
+        discovery: { logGroupPrefixes: [], logGroups, rediscover: false },
+        polling: { pageLimit: config.source.pageLimit, endTime: options.to },
+        // Its own state: nothing to prune, and it must stay until the range is read.
+        retiredCheckpointRetentionMs: 0,
+        backpressure: backpressure(config),
+        limiter,
+        onStreamDone: streamDone,
+      });
+      source = bounded;
+      delivery = createDelivery(
+        config,
+        telemetry,
+        log,
+        bounded,
+        {
+          transformed: (batch, result) => telemetry.pipelineObserver.transformed(batch, result),
+          acknowledged: (batch, result, now) => {
+            telemetry.pipelineObserver.acknowledged(batch, result, now);
+            observer.acknowledged(
+              batch.stream,
+              batch.events.length,
+              batch.events.at(-1)?.timestamp,
+            );
+          },
+        },
+        false,
+      );
+      await delivery.start();
+      const found = bounded.activeStreams().length;
+      if (found < streams.length) {
+        throw new ForwarderError(
+          'FWD_ERR_SOURCE',
+          `backfill: listing the streams of ${logGroups.join(', ')} found ${found} of the ${streams.length} planned (DescribeLogStreams failed, see the log); run the same command again, it resumes`,
+        );
+      }
+      expected = found;
+      if (done.size >= expected) allRead();
+      return found;
+    },
+    async whenDone() {
+      await read;
+      await source?.whenAllAcked();
+    },
+    async stop() {
+      const drained = (await delivery?.stop(config.pipeline.shutdownTimeoutMs)) ?? true;
       await telemetry.stop();
       return drained;
     },

@@ -12,6 +12,10 @@ const USAGE = `Usage: cloudhsm-audit-forwarder <command> [options]
 
 Commands:
   run                                   forward CloudHSM audit logs (the container's entry point)
+  backfill --from T1 --to T2 [--log-group G]... [--dry-run] [--rate N] [--state-dir D]
+                                        deliver the records of [T1, T2) (ISO-8601 or epoch ms)
+                                        beside the live forwarder; resumable, own call rate
+                                        (default 1 GetLogEvents/s)
   parse [--log-group G] [--log-stream S] [FILE...]
                                         print one OCSF event per line for raw records
   config validate | config print        check / print the effective configuration
@@ -21,6 +25,7 @@ Commands:
 /** Commands load lazily so that `parse` never loads the Kafka or OpenSearch clients. */
 const commands: Record<string, () => Promise<CommandRunner>> = {
   run: () => import('./commands/run-command.js').then((m) => m.runRunCommand),
+  backfill: () => import('./commands/backfill-command.js').then((m) => m.runBackfillCommand),
   parse: () => import('./commands/parse-command.js').then((m) => m.runParseCommand),
   config: () => import('./commands/config-command.js').then((m) => m.runConfigCommand),
 };

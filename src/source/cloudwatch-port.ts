@@ -25,8 +25,18 @@ export interface DescribeLogStreamsInput {
   readonly limit?: number | undefined;
 }
 
+/** What DescribeLogStreams says of a stream's time span (AWS updates `lastEventTimestamp` lazily). */
+export interface LogStreamInfo {
+  readonly logStreamName: string;
+  readonly creationTime: number | undefined;
+  readonly firstEventTimestamp: number | undefined;
+  readonly lastEventTimestamp: number | undefined;
+}
+
 export interface DescribeLogStreamsOutput {
   readonly logStreamNames: readonly string[];
+  /** The same streams with their time span, when the port knows it (`backfill --dry-run`). */
+  readonly logStreams?: readonly LogStreamInfo[];
   readonly nextToken: string | undefined;
 }
 
@@ -136,10 +146,21 @@ export class SdkCloudWatchPort implements CloudWatchPort {
       }),
       signal === undefined ? {} : { abortSignal: signal },
     );
+    const logStreams = (out.logStreams ?? []).flatMap((s) =>
+      s.logStreamName === undefined
+        ? []
+        : [
+            {
+              logStreamName: s.logStreamName,
+              creationTime: s.creationTime,
+              firstEventTimestamp: s.firstEventTimestamp,
+              lastEventTimestamp: s.lastEventTimestamp,
+            },
+          ],
+    );
     return {
-      logStreamNames: (out.logStreams ?? []).flatMap((s) =>
-        s.logStreamName === undefined ? [] : [s.logStreamName],
-      ),
+      logStreamNames: logStreams.map((s) => s.logStreamName),
+      logStreams,
       nextToken: emptyToUndefined(out.nextToken),
     };
   }

@@ -54,6 +54,8 @@ export interface CloudWatchSourceOptions {
    * @default 604800000 (7 days)
    */
   readonly retiredCheckpointRetentionMs?: number;
+  /** Bounded reads (`polling.endTime`): a stream was read up to the bound (backfill progress). */
+  readonly onStreamDone?: (stream: StreamRef) => void;
 }
 
 /**
@@ -270,6 +272,7 @@ export class CloudWatchSource implements BatchSource {
         this.discovery?.forget(ref);
       },
       onIdleChange: () => this.reportStates(),
+      ...(this.options.onStreamDone === undefined ? {} : { onDone: this.options.onStreamDone }),
     });
     this.pollers.set(key, poller);
     this.reportStates();

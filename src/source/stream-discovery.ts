@@ -15,6 +15,8 @@ export interface StreamDiscoveryOptions {
   readonly logGroups?: readonly string[];
   /** Time between rediscovery rounds. @default 60000 */
   readonly intervalMs?: number;
+  /** False: the first round only (a backfill reads the streams that exist when it starts). @default true */
+  readonly rediscover?: boolean;
   /** Attempts per Describe call within one round. @default 4 */
   readonly attempts?: number;
   readonly backoff?: BackoffOptions;
@@ -81,7 +83,7 @@ export class StreamDiscovery {
   async start(): Promise<void> {
     if (this.loop !== undefined) return;
     await this.refresh();
-    this.loop = this.runLoop();
+    this.loop = this.deps.options?.rediscover === false ? Promise.resolve() : this.runLoop();
   }
 
   async stop(): Promise<void> {

@@ -26,6 +26,20 @@ export interface PollerOptions {
   readonly lookBackWindowMs?: number;
   /** @default 300000 */
   readonly lookBackIntervalMs?: number;
+  /**
+   * Exclusive end of a bounded read (`backfill --to`): events at or after it are not delivered,
+   * and the poller is done once it sees one or reaches the end of the stream. Not sent as the
+   * API's `endTime`: AWS treats it as exclusive, the emulator as inclusive; filtering here
+   * behaves the same on both. Unset: the poller follows the stream forever.
+   */
+  readonly endTime?: number;
+  /**
+   * Bounded reads only: consecutive empty pages (each with a new token) after which a stream
+   * counts as done, with a warning. AWS answers a stream whose events expired with empty pages
+   * forever; it may also answer a few while scanning a long quiet stretch, hence not 1.
+   * @default 10
+   */
+  readonly maxEmptyPages?: number;
 }
 
 /** Most pages one re-read may take: a repair is bounded, whatever range it was asked for. */
@@ -64,9 +78,11 @@ export interface StreamPollerDeps {
   readonly onGone?: (stream: StreamRef) => void;
   /** The poller switched between draining (false) and waiting at the tail (true). */
   readonly onIdleChange?: (stream: StreamRef, idle: boolean) => void;
+  /** Bounded reads only (`options.endTime`): the stream is read up to the bound; the poller has stopped. */
+  readonly onDone?: (stream: StreamRef) => void;
 }
 
-type PageResult = 'end' | 'data' | 'empty' | 'reseek' | 'reread';
+type PageResult = 'end' | 'data' | 'empty' | 'reseek' | 'reread' | 'bound';
 
 /**
  * Polls one stream with GetLogEvents, following its forward token (`startFromHead: true`). End of
@@ -181,6 +197,7 @@ export class StreamPoller {
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     let failures = 0;
+    let emptyPages = 0;
     let urgency: PollUrgency = 'now';
     while (!signal.aborted) {
       let result: PageResult;
@@ -199,6 +216,8 @@ export class StreamPoller {
         if (errorClass === 'not-found') {
           this.deps.logger.warn({ ...this.stream }, 'log stream no longer exists; poller retired');
           this.deps.onGone?.(this.stream);
+          // A bounded read of a deleted stream has nothing left to read.
+          if (this.deps.options?.endTime !== undefined) this.deps.onDone?.(this.stream);
           return;
         }
         // Unknown errors (access denied, bad parameters) are retried slowly and loudly: an
@@ -223,6 +242,20 @@ export class StreamPoller {
         continue;
       }
       if (result === 'reread') continue;
+      if (this.deps.options?.endTime !== undefined) {
+        emptyPages = result === 'empty' ? emptyPages + 1 : 0;
+        const maxEmpty = this.deps.options.maxEmptyPages ?? 10;
+        if (result === 'bound' || result === 'end' || emptyPages >= maxEmpty) {
+          if (emptyPages >= maxEmpty) {
+            this.deps.logger.warn(
+              { ...this.stream, emptyPages, readUpTo: this.state.resume.lastEventTimestamp },
+              'bounded read ends after consecutive empty pages without the end-of-stream token; if the stream holds later records in the range, run the backfill again from readUpTo',
+            );
+          }
+          this.deps.onDone?.(this.stream);
+          return;
+        }
+      }
       if (result === 'data') {
         if (this.idleFlag) this.deps.limiter.polls.wakeSiblings(this.stream);
         this.setIdle(false);
@@ -305,7 +338,12 @@ export class StreamPoller {
         throw error;
       }
       const atEnd = sent !== undefined && out.nextForwardToken === sent;
-      const { kept, resume, dedupe, skipped } = filterAndAdvance(this.state, out.events);
+      const endTime = this.deps.options?.endTime;
+      // Events are in timestamp order: the first one at or after the bound ends the read.
+      const bound =
+        endTime === undefined ? -1 : out.events.findIndex((e) => e.timestamp >= endTime);
+      const events = bound < 0 ? out.events : out.events.slice(0, bound);
+      const { kept, resume, dedupe, skipped } = filterAndAdvance(this.state, events);
       metrics.page(this.stream, kept.length);
       if (skipped > 0) metrics.duplicatesSkipped(this.stream, skipped);
       const newest = out.events.at(-1);
@@ -341,6 +379,7 @@ export class StreamPoller {
       }
       this.state.dedupe = dedupe;
       this.state.token = out.nextForwardToken;
+      if (bound >= 0) return 'bound';
       if (atEnd) return 'end';
       // Events all skipped as already delivered still move the read on: read again at once.
       return out.events.length > 0 ? 'data' : 'empty';

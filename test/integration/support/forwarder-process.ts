@@ -22,6 +22,8 @@ export interface ForwarderProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Everything the process wrote so far (stdout + stderr). */
   output(): string;
+  /** What it wrote to stderr alone (the logs go to stdout). */
+  stderr(): string;
   /** `HTTP_PORT` from its env, if set: where `/healthz` and `/readyz` answer. */
   readonly httpPort: string | undefined;
   /** Resident set size in bytes, from /proc (0 once exited). */
@@ -32,15 +34,28 @@ export function startForwarder(
   env: Record<string, string>,
   args: readonly string[] = [],
 ): ForwarderProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', ...args], {
+  return startCommand('run', env, args);
+}
+
+/** Any command of the binary (`backfill`, ...), run like {@link startForwarder} runs `run`. */
+export function startCommand(
+  command: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): ForwarderProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, command, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
   let output = '';
+  let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    stderr += chunk.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -49,6 +64,7 @@ export function startForwarder(
     exited,
     httpPort: env.HTTP_PORT,
     output: () => output,
+    stderr: () => stderr,
     rss: () => {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

@@ -37,6 +37,7 @@ function harness(
     deliver?: (batch: Batch) => void;
     onIdleChange?: () => void;
     now?: number;
+    onDone?: () => void;
   } = {},
 ) {
   const clock = new FakeClock(options.now ?? T0 + 60_000);
@@ -66,6 +67,7 @@ function harness(
     },
     onGone: () => (gone = true),
     ...(options.onIdleChange === undefined ? {} : { onIdleChange: options.onIdleChange }),
+    ...(options.onDone === undefined ? {} : { onDone: options.onDone }),
   });
   const messages = () => batches.flatMap((b) => b.events.map((e) => e.message));
   return { clock, port, tracker, metrics, batches, poller, messages, isGone: () => gone };
@@ -465,5 +467,72 @@ describe('StreamPoller', () => {
     assert.deepEqual(h.messages(), [hsmRecord(0), hsmRecord(1)]);
     assert.equal(h.metrics.duplicates, 1);
     await h.poller.stop();
+  });
+
+  describe('bounded reads (backfill --to)', () => {
+    it('delivers only events before endTime, then is done and stops calling', async () => {
+      let done = 0;
+      const h = harness({ poll: { pageLimit: 3, endTime: T0 + 5 }, onDone: () => (done += 1) });
+      for (let i = 0; i < 10; i += 1) {
+        h.port.put(S.logGroup, S.logStream, event(T0 + i, hsmRecord(i)));
+      }
+      h.poller.start();
+      await h.clock.advance(0);
+      assert.deepEqual(
+        h.messages(),
+        [0, 1, 2, 3, 4].map((i) => hsmRecord(i)),
+        'the event at endTime (exclusive) and later ones are not delivered',
+      );
+      assert.equal(done, 1);
+      const calls = h.port.calls.length;
+      assert.equal(calls, 2, 'the page holding the bound ends the read');
+      await h.clock.advance(10_000);
+      assert.equal(h.port.calls.length, calls, 'no call after done');
+      await h.poller.stop();
+    });
+
+    it('is done at the end of a stream that ends before endTime', async () => {
+      let done = 0;
+      const h = harness({ poll: { endTime: T0 + 1_000 }, onDone: () => (done += 1) });
+      h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)), event(T0 + 1, hsmRecord(1)));
+      h.poller.start();
+      await h.clock.advance(0);
+      assert.equal(h.messages().length, 2);
+      assert.equal(done, 1);
+      assert.equal(h.port.calls.length, 2, 'the page and the same-token end');
+      await h.poller.stop();
+    });
+
+    it('is done after maxEmptyPages empty pages with new tokens (AWS: a stream whose events expired)', async () => {
+      let done = 0;
+      const h = harness({
+        poll: { endTime: T0 + 1_000, maxEmptyPages: 2 },
+        onDone: () => (done += 1),
+      });
+      let n = 0;
+      h.port.interceptors.push(() => ({ events: [], nextForwardToken: `scan/${(n += 1)}` }));
+      h.poller.start();
+      await h.clock.advance(0);
+      assert.equal(done, 0, 'one empty page is not the end');
+      await h.clock.advance(1_000);
+      assert.equal(done, 1);
+      assert.equal(h.port.calls.length, 2);
+      await h.clock.advance(10_000);
+      assert.equal(h.port.calls.length, 2, 'no call after done');
+      await h.poller.stop();
+    });
+
+    it('follows the stream past the time bound when no endTime is set (live)', async () => {
+      let done = 0;
+      const h = harness({ onDone: () => (done += 1) });
+      h.port.put(S.logGroup, S.logStream, event(T0, hsmRecord(0)));
+      h.poller.start();
+      await h.clock.advance(0);
+      h.port.put(S.logGroup, S.logStream, event(T0 + 5, hsmRecord(1)));
+      await h.clock.advance(1_000);
+      assert.equal(h.messages().length, 2);
+      assert.equal(done, 0);
+      await h.poller.stop();
+    });
   });
 });
