@@ -11,11 +11,12 @@ import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
 import type { ActorInference } from '../transform/actor-inference.js';
-import { streamKeyOf, type IntegrityTracker } from '../transform/integrity.js';
+import { streamKeyOf, type IntegrityTracker, type RepairRequest } from '../transform/integrity.js';
 import type { RecentRecords } from '../transform/recent-records.js';
 import type { NormalizeContext } from '../transform/normalize.js';
 import type { SavedTransformState } from '../transform/saved-state.js';
 import type { Batch } from '../source/batch.js';
+import type { StreamRef } from '../util/identity.js';
 import type { Dispatcher } from './dispatcher.js';
 import { transformBatch } from './transform-batch.js';
 import type { EventEnricher } from '../transform/transform-record.js';
@@ -61,6 +62,7 @@ export class Pipeline {
     return this.options.source.start(
       (batch) => this.onBatch(batch),
       (stream) => this.forget(streamKeyOf(stream)),
+      (stream) => this.streamStarted(stream),
     );
   }
 
@@ -96,7 +98,7 @@ export class Pipeline {
 
   private onBatch(batch: Batch): void {
     const key = streamKeyOf(batch.stream);
-    this.seedState(batch, key);
+    this.seedState(batch.stream, key);
     const context =
       typeof this.options.context === 'function' ? this.options.context() : this.options.context;
     const now = this.clock.now();
@@ -118,19 +120,7 @@ export class Pipeline {
         'sequence gap repaired: the missing records were delivered late',
       );
     }
-    // A gap may be a record uploaded late, behind the forward token: re-read around it now, and
-    // once more just before its window ends (the re-read's batch also reports what is still
-    // missing, should the stream stay quiet).
-    for (const repair of result.repairs) {
-      const stream = { logGroup: repair.logGroup, logStream: repair.logStream };
-      const range = { fromTime: repair.fromTime, toTime: repair.toTime };
-      this.logger.info(
-        { ...stream, ...range, reportAt: new Date(repair.deadline).toISOString() },
-        'sequence gap: re-reading the stream around it; reported only if still open then',
-      );
-      this.options.source.reread?.(stream, { ...range, notBefore: now });
-      this.options.source.reread?.(stream, { ...range, notBefore: repair.deadline });
-    }
+    this.requestRepairs(result.repairs, now);
     // The state as of the end of this batch travels with it to its acknowledgement.
     const integrity = this.options.tracker.snapshot(key);
     const actor = this.options.actors?.snapshot(key);
@@ -171,16 +161,41 @@ export class Pipeline {
   }
 
   /** Restores a stream's transform state from its checkpoint before its first batch. */
-  private seedState(batch: Batch, key: string): void {
+  /**
+   * Seeds the stream's state as soon as its reading starts: a gap that was pending at the last
+   * checkpoint needs its re-reads again, even if the stream stays quiet and never sends a batch.
+   */
+  private streamStarted(stream: StreamRef): void {
+    this.seedState(stream, streamKeyOf(stream));
+    this.requestRepairs(this.options.tracker.takeRepairs(), this.clock.now());
+  }
+
+  private requestRepairs(repairs: readonly RepairRequest[], now: number): void {
+    // A gap may be a record uploaded late, behind the forward token: re-read around it now, and
+    // once more just before its window ends (the re-read's batch also reports what is still
+    // missing, should the stream stay quiet).
+    for (const repair of repairs) {
+      const stream = { logGroup: repair.logGroup, logStream: repair.logStream };
+      const range = { fromTime: repair.fromTime, toTime: repair.toTime };
+      this.logger.info(
+        { ...stream, ...range, reportAt: new Date(repair.deadline).toISOString() },
+        'sequence gap: re-reading the stream around it; reported only if still open then',
+      );
+      this.options.source.reread?.(stream, { ...range, notBefore: now });
+      this.options.source.reread?.(stream, { ...range, notBefore: repair.deadline });
+    }
+  }
+
+  private seedState(stream: StreamRef, key: string): void {
     if (this.seeded.has(key)) return;
     this.seeded.add(key);
-    const saved = this.options.source.committedState(batch.stream);
+    const saved = this.options.source.committedState(stream);
     try {
       if (saved?.integrity !== undefined) this.options.tracker.restore(key, saved.integrity);
       if (saved?.actor !== undefined) this.options.actors?.restore(key, saved.actor);
       if (saved?.recent !== undefined) this.options.recent?.restore(key, saved.recent);
     } catch (error) {
-      this.logger.warn({ err: error, stream: batch.stream }, 'ignoring unreadable transform state');
+      this.logger.warn({ err: error, stream }, 'ignoring unreadable transform state');
     }
   }
 }

@@ -9,6 +9,9 @@ import type { Batch } from './batch.js';
 /** Told when a retired stream's in-memory state is dropped, so other layers drop theirs. */
 export type StreamForgottenHandler = (stream: StreamRef) => void;
 
+/** Told when a stream's reading starts, before its first batch (or if none ever comes). */
+export type StreamStartedHandler = (stream: StreamRef) => void;
+
 /** Receives each batch read; acknowledge it later with {@link BatchSource.ack}. */
 export type BatchHandler = (batch: Batch) => Promise<void> | void;
 
@@ -28,8 +31,15 @@ export interface RereadRequest {
 
 /** What a consumer of batches (the pipeline) needs of a source. */
 export interface BatchSource {
-  /** Starts reading; `onForgotten` hears of retired streams whose state should be dropped. */
-  start(handler: BatchHandler, onForgotten?: StreamForgottenHandler): Promise<void>;
+  /**
+   * Starts reading; `onForgotten` hears of retired streams whose state should be dropped,
+   * `onStarted` of each stream whose reading starts.
+   */
+  start(
+    handler: BatchHandler,
+    onForgotten?: StreamForgottenHandler,
+    onStarted?: StreamStartedHandler,
+  ): Promise<void>;
   /** Stops reading; batches already handed out stay ackable. */
   stop(): Promise<void>;
   /** Acknowledges a batch with the consumer's state as of its end (the checkpoint moves over the contiguous acknowledged prefix). */

@@ -8,6 +8,7 @@ import type {
   BatchState,
   RereadRequest,
   StreamForgottenHandler,
+  StreamStartedHandler,
 } from './batch-source.js';
 import { streamKey, type StreamRef } from '../util/identity.js';
 import type { BackoffOptions } from '../util/backoff.js';
@@ -82,6 +83,7 @@ export class CloudWatchSource implements BatchSource {
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
   private onForgotten: StreamForgottenHandler | undefined;
+  private onStarted: StreamStartedHandler | undefined;
   private startedAt = 0;
   private initialRoundDone = false;
   private stopped = false;
@@ -126,10 +128,15 @@ export class CloudWatchSource implements BatchSource {
    * Loads every checkpoint (an unreadable one is a start-up error: FWD_ERR_CHECKPOINT_CORRUPT),
    * runs the first discovery round and starts a poller per stream. Resolves once polling runs.
    */
-  async start(handler: BatchHandler, onForgotten?: StreamForgottenHandler): Promise<void> {
+  async start(
+    handler: BatchHandler,
+    onForgotten?: StreamForgottenHandler,
+    onStarted?: StreamStartedHandler,
+  ): Promise<void> {
     if (this.handler !== undefined) throw new Error('CloudWatchSource already started');
     this.handler = handler;
     this.onForgotten = onForgotten;
+    this.onStarted = onStarted;
     await this.store.open();
     for (const record of await this.store.loadAll()) {
       this.checkpoints.set(streamKey(record), record);
@@ -276,6 +283,7 @@ export class CloudWatchSource implements BatchSource {
     });
     this.pollers.set(key, poller);
     this.reportStates();
+    this.onStarted?.(stream);
     if (start === undefined) poller.start();
     else void this.startWhenDurable(key, poller, start);
   }

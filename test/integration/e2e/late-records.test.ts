@@ -224,5 +224,73 @@ describe(
         await forwarder.exited;
       }
     });
+
+    it('still repairs a gap that was pending when the forwarder stopped, on a stream that stays quiet', async () => {
+      const suffix = uniqueSuffix();
+      const group = `/aws/cloudhsm/e2e-late-restart-${suffix}`;
+      const dir = await mkdtemp(join(tmpdir(), 'e2e-late-restart-'));
+      const indexPrefix = `e2e-late-restart-${suffix}`;
+      const topic = `e2e-late-restart-${suffix}`;
+      const base = Date.now() - 10 * 60_000;
+      const at = (seconds: number): number => base + seconds * 1000;
+      await ensureStream(cloudwatch, group, 'hsm-quiet');
+      await putRecords(
+        cloudwatch,
+        group,
+        'hsm-quiet',
+        [1, 2, 4].map((s) => login(s, at(s))),
+      );
+      const start = () =>
+        startForwarder({
+          LOG_GROUP_PREFIXES: group,
+          CHECKPOINT_DIR: join(dir, 'checkpoints'),
+          DEAD_LETTER_FILE: join(dir, 'dead-letter.ndjson'),
+          KAFKA_TOPIC: topic,
+          DEAD_LETTER_TOPIC: `${topic}-dlq`,
+          KAFKA_CREATE_TOPIC: 'true',
+          OPENSEARCH_INDEX_PREFIX: indexPrefix,
+          HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+          START_POSITION: 'beginning',
+          POLL_MIN_INTERVAL_MS: '200',
+          DISCOVERY_INTERVAL_MS: '2000',
+          GAP_REPAIR_WINDOW_MS: '60000',
+          ENRICHMENT_ENABLED: 'false',
+          LOG_LEVEL: 'info',
+        });
+      const all = async (): Promise<Doc[]> => documents(`${indexPrefix}-*`);
+      const first = start();
+      try {
+        await untilRunning(first);
+        await waitFor('the three records', async () => (await all()).length >= 3, 60_000);
+        await waitFor(
+          'the gap to be pending (its re-read requested)',
+          () => Promise.resolve(/sequence gap: re-reading/.test(first.output())),
+          30_000,
+        );
+      } finally {
+        first.child.kill('SIGTERM');
+        await first.exited;
+      }
+      // Written while the forwarder is down, behind the checkpointed token.
+      await putRecords(cloudwatch, group, 'hsm-quiet', [login(3, at(3))]);
+      const second = start();
+      try {
+        await untilRunning(second);
+        await waitFor(
+          'the late record after the restart',
+          async () => (await all()).some((d) => d.uid === 'hsm-quiet:0x107:0x3'),
+          60_000,
+        );
+        const docs = await all();
+        assert.deepEqual(
+          docs.map((d) => d.uid).sort(),
+          [1, 2, 3, 4].map((s) => `hsm-quiet:0x107:0x${s}`),
+          'four records, no finding',
+        );
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+    });
   },
 );
