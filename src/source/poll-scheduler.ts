@@ -11,8 +11,6 @@ export type PollUrgency = 'now' | 'idle';
 
 /** The budget the scheduler spends: one call per token (see TokenBucket). */
 export interface CallBudget {
-  /** Sustained calls per second. */
-  readonly ratePerSecond: number;
   /** Takes a token if the budget allows: its grant time, or how long to wait before trying again. */
   take(): { readonly at: number } | { readonly waitMs: number };
   /** Returns the token granted at `at` for a call that was not made. */
@@ -97,15 +95,9 @@ export class PollScheduler {
 
   /**
    * Resolves when `stream` may make its next call (its token is spent); rejects with AbortError
-   * on abort. One request per stream at a time. `idleShare` (0–1] polls an idle stream that much
-   * as often as the others (certificate-storage streams, whose records are rare).
+   * on abort. One request per stream at a time.
    */
-  next(
-    stream: StreamRef,
-    urgency: PollUrgency,
-    signal?: AbortSignal,
-    idleShare = 1,
-  ): Promise<PollGrant> {
+  next(stream: StreamRef, urgency: PollUrgency, signal?: AbortSignal): Promise<PollGrant> {
     if (signal?.aborted === true) return Promise.reject(abortError(signal));
     const key = streamKey(stream);
     if (this.waiters.has(key)) {
@@ -117,14 +109,7 @@ export class PollScheduler {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
         reject(abortError(signal));
       };
-      // A stream with a smaller share of the idle polling waits longer: its due time is pushed
-      // back by (1 / share - 1) round-robin periods (or minimum intervals, when the budget has
-      // room), so it is polled about `share` as often as the others.
-      const slower = urgency === 'idle' && idleShare < 1 ? 1 / idleShare : 1;
-      const notBefore =
-        urgency === 'now'
-          ? now
-          : now + Math.max(this.minIdleMs * slower, (slower - 1) * this.period());
+      const notBefore = urgency === 'now' ? now : now + this.minIdleMs;
       const waiter: Waiter = {
         stream,
         key,
@@ -190,11 +175,6 @@ export class PollScheduler {
     }
     if (active === undefined || idle === undefined) return active ?? idle;
     return this.activeStreak >= ACTIVE_CALLS_PER_IDLE_CALL ? idle : active;
-  }
-
-  /** How long the idle round-robin takes now: every waiting stream once at the budget's rate. */
-  private period(): number {
-    return Math.max(this.minIdleMs, (1000 * (this.waiters.size + 1)) / this.budget.ratePerSecond);
   }
 
   private earliest(): number {

@@ -60,10 +60,6 @@ export class TokenBucket implements CallBudget {
     this.last = clock.now();
   }
 
-  get ratePerSecond(): number {
-    return this.rate;
-  }
-
   /** Number of callers waiting. */
   get waiting(): number {
     return this.queue.length;

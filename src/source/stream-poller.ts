@@ -45,13 +45,6 @@ export interface PollerOptions {
 /** Most pages one re-read may take: a repair is bounded, whatever range it was asked for. */
 const MAX_REREAD_PAGES = 20;
 
-/**
- * Share of the idle polling a stream without sequence numbers gets (certificate storage): its
- * records are rare (certificate operations of the cluster) and the look-back re-read catches
- * late ones, while every HSM stream is where a command can show up next.
- */
-const UNSEQUENCED_IDLE_SHARE = 0.25;
-
 /** Never throws, whatever was thrown (String() itself throws on some objects). */
 function errorText(error: unknown): string {
   try {
@@ -278,14 +271,7 @@ export class StreamPoller {
    */
   private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Reservation> {
     const { tracker, limiter, metrics } = this.deps;
-    const { resume } = this.state;
-    const unsequenced = resume.lastEventTimestamp !== null && resume.lastSequence === null;
-    const grant = await limiter.polls.next(
-      this.stream,
-      urgency,
-      signal,
-      unsequenced ? UNSEQUENCED_IDLE_SHARE : 1,
-    );
+    const grant = await limiter.polls.next(this.stream, urgency, signal);
     const now = tracker.tryReserve(this.stream, this.pageLimit);
     if (now !== undefined) {
       metrics.rateLimitWait('GetLogEvents', grant.waitedMs);

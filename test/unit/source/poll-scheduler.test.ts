@@ -28,7 +28,6 @@ function simulate(
   streams: readonly StreamRef[],
   urgencyOf: (stream: StreamRef, at: number) => PollUrgency,
   callMs = 20,
-  shareOf: (stream: StreamRef) => number = () => 1,
 ): { grants: Grant[]; stop: () => void } {
   const grants: Grant[] = [];
   const controller = new AbortController();
@@ -39,7 +38,7 @@ function simulate(
       let urgency = urgencyOf(s, clock.now());
       for (;;) {
         try {
-          await scheduler.next(s, urgency, controller.signal, shareOf(s));
+          await scheduler.next(s, urgency, controller.signal);
           grants.push({ stream: s, at: clock.now() });
           await clock.sleep(callMs, controller.signal);
         } catch {
@@ -219,49 +218,5 @@ describe('PollScheduler', () => {
     controller.abort();
     await assert.rejects(aborted, { name: 'AbortError' });
     assert.equal(scheduler.waiting, 0);
-  });
-
-  it('polls a stream with a smaller idle share that much less often, to the benefit of the others', async () => {
-    const clock = new FakeClock();
-    const rate = 8;
-    const scheduler = new PollScheduler(new TokenBucket({ ratePerSecond: rate }, clock), clock, {
-      minIdleMs: 1000,
-    });
-    const hsms = Array.from({ length: 24 }, (_, i) => stream(`c${i % 6}`, `hsm-${i}`));
-    const certs = Array.from({ length: 6 }, (_, i) => stream(`c${i}`, `cluster-${i}`));
-    const run = simulate(
-      scheduler,
-      clock,
-      [...hsms, ...certs],
-      () => 'idle',
-      20,
-      (s) => (certs.includes(s) ? 0.25 : 1),
-    );
-    await clock.advance(600_000);
-    run.stop();
-    const calls = (s: StreamRef) => run.grants.filter((g) => g.stream === s).length;
-    const hsmCalls = hsms.map(calls);
-    const certCalls = certs.map(calls);
-    const ratio = Math.max(...certCalls) / Math.min(...hsmCalls);
-    assert.ok(
-      ratio > 0.15 && ratio < 0.4,
-      `certificate streams polled ${ratio.toFixed(2)} as often`,
-    );
-    // 24 + 6/4 = 25.5 streams' worth of polling at floor(rate) calls per 1.05 s: about 3.4 s
-    // per HSM stream on average; calls pass in bursts of that size, so a gap can be a quarter
-    // longer than the mean.
-    const bound = 1.25 * (25.5 / (rate / 1.05)) * 1000 + 100;
-    for (const s of hsms) {
-      const gaps = gapsOf(run.grants, s).slice(3);
-      assert.ok(Math.max(...gaps) <= bound, `${s.logStream}: longest gap ${Math.max(...gaps)} ms`);
-    }
-    // No starvation: every certificate stream is still polled regularly.
-    for (const s of certs) {
-      const gaps = gapsOf(run.grants, s).slice(3);
-      assert.ok(
-        Math.max(...gaps) <= 4 * bound,
-        `${s.logStream}: longest gap ${Math.max(...gaps)} ms`,
-      );
-    }
   });
 });
