@@ -134,17 +134,12 @@ export async function startCloudWatchProxy(target: string): Promise<CloudWatchPr
       return;
     }
     const target = req.headers['x-amz-target'];
-    const call: RecordedCall = {
-      operation:
-        typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-          ? target.slice(TARGET_PREFIX.length)
-          : 'unknown',
-      logGroup: undefined,
-      logStream: undefined,
-      at,
-    };
+    const operation =
+      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+        ? target.slice(TARGET_PREFIX.length)
+        : 'unknown';
+    const call: RecordedCall = { operation, logGroup: undefined, logStream: undefined, at };
     recorded.push(call);
-    const { operation } = call;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
