@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { CALLS_PATH, type ProxyCall } from './cloudwatch-proxy.js';
 
 const MAIN = fileURLToPath(new URL('./cloudwatch-proxy-main.ts', import.meta.url));
+// `--import tsx` resolves from the working directory: the checkout holding this file.
+const CHECKOUT = fileURLToPath(new URL('../../..', import.meta.url));
 
 export interface CloudWatchProxyProcess {
   /** Point the SDK here (AWS_ENDPOINT_URL). */
@@ -20,6 +22,7 @@ export interface CloudWatchProxyProcess {
 /** Starts the counting proxy in front of `target` in a process of its own. */
 export async function startCloudWatchProxyProcess(target: string): Promise<CloudWatchProxyProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, target], {
+    cwd: CHECKOUT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
