@@ -7,9 +7,11 @@
 // forwarder reaches its longest; then `--records` records are written the way a cluster writes
 // them (bench/freshness-workload.ts) at random moments of `--window-s`. The forwarder runs as a
 // child process (`--forwarder-dir` picks another checkout, e.g. the baseline in /tmp/base) and
-// talks to the emulator through a counting proxy (test/integration/support/cloudwatch-proxy.ts);
-// the bench's own writes go to moto directly, so only the forwarder's calls are counted.
-// The emulator neither throttles nor counts, hence the proxy.
+// talks to the emulator through a counting proxy (test/integration/support/cloudwatch-proxy.ts)
+// running in a process of its own, so the bench's OpenSearch polling and Kafka consuming cannot
+// stall the clock that times the forwarder's calls; the bench's own writes go to moto directly,
+// so only the forwarder's calls are counted. The emulator neither throttles nor counts, hence
+// the proxy.
 //
 // Brings the local stack up itself and leaves it running. Last line:
 //   freshness: p99 X s to searchable (N streams), highest M GetLogEvents calls/s
@@ -32,9 +34,14 @@ import { Client } from '@opensearch-project/opensearch';
 import { Kafka, logLevel } from 'kafkajs';
 
 import {
-  startCloudWatchProxy,
+  arrivals,
+  callsPerStream,
+  peakPerSecond,
+  secondsOverBudget,
+  shortestSpans,
   type TimeRange,
-} from '../test/integration/support/cloudwatch-proxy.js';
+} from '../test/integration/support/call-rate.js';
+import { startCloudWatchProxyProcess } from '../test/integration/support/cloudwatch-proxy-process.js';
 import {
   initialRecords,
   layoutFleet,
@@ -156,15 +163,6 @@ function summary(seconds: readonly number[]): string {
   );
 }
 
-/** The shortest time holding `count` of the ascending `times`, ms (Infinity if fewer). */
-function shortestSpan(times: readonly number[], count: number): number {
-  let shortest = Number.POSITIVE_INFINITY;
-  for (let i = 0; i + count - 1 < times.length; i += 1) {
-    shortest = Math.min(shortest, (times[i + count - 1] as number) - (times[i] as number));
-  }
-  return shortest;
-}
-
 /** The forwarder child's environment: defaults for polling and rates unless a flag says. */
 function forwarderEnv(extra: Record<string, string>, rate: number | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -239,7 +237,7 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
   const opensearch = new Client({ node: stack.opensearchUrl });
   const kafka = new Kafka({ brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-fresh-${suffix}` });
-  const proxy = await startCloudWatchProxy(stack.awsEndpoint);
+  const proxy = await startCloudWatchProxyProcess(stack.awsEndpoint);
   const dir = await mkdtemp(join(tmpdir(), 'bench-fresh-'));
   let forwarder: ChildProcess | undefined;
   let keepDir = false;
@@ -434,22 +432,27 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
           ? []
           : [(w.searchableAt - w.putAt) / 1000],
       );
-    const idleCalls = proxy.callsPerStream('GetLogEvents', idleRange);
+    const calls = await proxy.calls();
+    const idleCalls = callsPerStream(calls, 'GetLogEvents', idleRange);
     const idleTotal = [...idleCalls.values()].reduce((a, b) => a + b, 0);
     const idleHours = (idleRange.to - idleRange.from) / 3_600_000;
     const perStream = [...idleCalls.values()];
     while (perStream.length < allStreams) perStream.push(0);
     const whole = { from: startedAt, to: runEnd };
-    const peak = proxy.peakPerSecond('GetLogEvents', whole);
-    const peakWriting = proxy.peakPerSecond('GetLogEvents', { from: writeStart, to: runEnd });
+    const times = arrivals(calls, 'GetLogEvents', whole);
+    const peak = peakPerSecond(times);
+    const peakWriting = peakPerSecond(
+      arrivals(calls, 'GetLogEvents', { from: writeStart, to: runEnd }),
+    );
     const sortedSearch = [...toSearch].sort((a, b) => a - b);
     // Counted where AWS counts, on arrival: the client's scheduling jitter shows here, so a
     // limiter that spaces calls exactly can still put budget + 1 calls a few ms inside a second.
+    // How many seconds overran, and where, tells rare jitter from a limiter letting too much by.
     const overBudget = Math.floor(budget) + 1;
-    const tightest = shortestSpan(
-      proxy.calls('GetLogEvents', (c) => c.at >= whole.from && c.at < whole.to).map((c) => c.at),
-      overBudget,
-    );
+    const over = secondsOverBudget(times, budget);
+    const tightest = shortestSpans(times, overBudget, 5)
+      .map((s) => `${s.span.toFixed(1)} ms at +${((s.from - startedAt) / 1000).toFixed(1)} s`)
+      .join(', ');
 
     console.log(
       `== parameters: clusters=${options.clusters} hsms=${options.hsms} records=${records.length} ` +
@@ -475,10 +478,13 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
     );
     console.log(
       `call rate: highest ${peak} GetLogEvents calls in any sliding second over the whole run ` +
-        `(${peakWriting} while writing and after), budget ${budget}/s; the shortest span ` +
-        `holding ${overBudget} calls: ${tightest} ms (arrival times at the proxy); totals: ` +
+        `(${peakWriting} while writing and after), budget ${budget}/s; seconds holding more than ` +
+        `${budget} calls: ${over.over} of ${over.windows} (one second opening at each call); ` +
+        `the 5 shortest spans holding ${overBudget} calls: ${tightest === '' ? 'none' : tightest} ` +
+        `(arrival times at the proxy, a process of its own; +s from the forwarder's start); ` +
+        `totals: ` +
         ['GetLogEvents', 'DescribeLogStreams', 'DescribeLogGroups']
-          .map((op) => `${op} ${proxy.calls(op).length}`)
+          .map((op) => `${op} ${calls.filter((c) => c.operation === op).length}`)
           .join(', '),
     );
     const missingSearch = records.length - toSearch.length;

@@ -1,24 +1,30 @@
 // An HTTP proxy on 127.0.0.1 in front of the CloudWatch Logs emulator (moto) that counts the calls
 // the forwarder makes — the emulator neither counts nor throttles — and can rewrite GetLogEvents
-// answers of chosen streams. Every request is forwarded to moto; the AWS SDK speaks the JSON
-// protocol there: `POST /` with `x-amz-target: Logs_20140328.<Operation>` and a JSON body.
+// answers of chosen streams. Every request is forwarded to moto, except `GET /__proxy/calls`,
+// which answers the calls recorded so far as JSON (for a proxy in a process of its own,
+// cloudwatch-proxy-main.ts); the AWS SDK speaks the JSON protocol to moto: `POST /` with
+// `x-amz-target: Logs_20140328.<Operation>` and a JSON body.
 import { createServer, request } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import { callsPerStream, type TimeRange } from './call-rate.js';
+
+/** The reserved path answering the recorded calls; never forwarded, never recorded. */
+export const CALLS_PATH = '/__proxy/calls';
 
 export interface ProxyCall {
   /** `GetLogEvents`, `DescribeLogStreams`, ... */
   readonly operation: string;
+  /** Undefined until the request body has arrived (and for bodies without one). */
   readonly logGroup: string | undefined;
   readonly logStream: string | undefined;
-  /** Wall time the request arrived, epoch ms. */
+  /**
+   * Epoch ms (fractional) at which the server saw the request (its 'request' event, headers
+   * parsed), from the monotonic clock: a body arriving later does not move it.
+   */
   readonly at: number;
-}
-
-/** A time range in epoch ms, `from` inclusive, `to` exclusive. */
-export interface TimeRange {
-  readonly from: number;
-  readonly to: number;
 }
 
 /** Chooses the streams whose end-of-stream pages are rewritten (see `rewriteEmptyPages`). */
@@ -29,8 +35,6 @@ export interface CloudWatchProxy {
   readonly url: string;
   /** Calls of one operation so far, in arrival order, optionally filtered. */
   calls(operation: string, filter?: (call: ProxyCall) => boolean): ProxyCall[];
-  /** The most calls of `operation` that arrived within any sliding 1 s window (inside `range`). */
-  peakPerSecond(operation: string, range?: TimeRange): number;
   /** Calls of `operation` per stream (key `<group> <stream>`) that arrived inside `range`. */
   callsPerStream(operation: string, range?: TimeRange): Map<string, number>;
   /**
@@ -67,17 +71,11 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function streamKeyOf(call: ProxyCall): string {
-  return `${call.logGroup ?? ''} ${call.logStream ?? ''}`;
-}
-
-function inRange(at: number, range: TimeRange | undefined): boolean {
-  return range === undefined || (at >= range.from && at < range.to);
-}
+type RecordedCall = { -readonly [K in keyof ProxyCall]: ProxyCall[K] };
 
 export async function startCloudWatchProxy(target: string): Promise<CloudWatchProxy> {
   const upstream = new URL(target);
-  const recorded: ProxyCall[] = [];
+  const recorded: RecordedCall[] = [];
   const state: { predicate: StreamPredicate | undefined; rewritten: number } = {
     predicate: undefined,
     rewritten: 0,
@@ -125,20 +123,32 @@ export async function startCloudWatchProxy(target: string): Promise<CloudWatchPr
     });
   }
 
+  // This callback IS the server's 'request' event: the earliest point a request is seen, so the
+  // call is recorded (and timed) here, in arrival order, and completed once its body is in.
   const server: Server = createServer((req, res) => {
+    const at = performance.timeOrigin + performance.now();
+    if (req.method === 'GET' && req.url === CALLS_PATH) {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(recorded));
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    const operation =
+      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+        ? target.slice(TARGET_PREFIX.length)
+        : 'unknown';
+    const call: RecordedCall = { operation, logGroup: undefined, logStream: undefined, at };
+    recorded.push(call);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       let body = Buffer.concat(chunks);
-      const target = req.headers['x-amz-target'];
-      const operation =
-        typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-          ? target.slice(TARGET_PREFIX.length)
-          : 'unknown';
       const parsed = parseJson(body) as RequestBody | undefined;
       const logGroup = text(parsed?.logGroupName);
       const logStream = text(parsed?.logStreamName);
-      recorded.push({ operation, logGroup, logStream, at: Date.now() });
+      call.logGroup = logGroup;
+      call.logStream = logStream;
 
       const shimmed =
         operation === 'GetLogEvents' &&
@@ -188,32 +198,11 @@ export async function startCloudWatchProxy(target: string): Promise<CloudWatchPr
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const select = (operation: string, range?: TimeRange): ProxyCall[] =>
-    recorded.filter((c) => c.operation === operation && inRange(c.at, range));
-
   return {
     url: `http://127.0.0.1:${port}`,
     calls: (operation, filter) =>
       recorded.filter((c) => c.operation === operation && (filter?.(c) ?? true)),
-    peakPerSecond(operation, range) {
-      // Arrival order is time order, so two pointers find the fullest window [t, t + 1 s).
-      const times = select(operation, range).map((c) => c.at);
-      let peak = 0;
-      let start = 0;
-      for (let end = 0; end < times.length; end += 1) {
-        while ((times[end] as number) - (times[start] as number) >= 1000) start += 1;
-        peak = Math.max(peak, end - start + 1);
-      }
-      return peak;
-    },
-    callsPerStream(operation, range) {
-      const counts = new Map<string, number>();
-      for (const call of select(operation, range)) {
-        const key = streamKeyOf(call);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
-      return counts;
-    },
+    callsPerStream: (operation, range) => callsPerStream(recorded, operation, range),
     get rewriteEmptyPages() {
       return state.predicate;
     },
