@@ -291,7 +291,7 @@ export class StreamPoller {
   }
 
   private async pollPage(urgency: PollUrgency, signal: AbortSignal): Promise<PageResult> {
-    const { tracker, port, clock, metrics } = this.deps;
+    const { port, clock, metrics } = this.deps;
     const reservation = await this.turnWithCapacity(urgency, signal);
     let registered = false;
     try {
@@ -336,31 +336,17 @@ export class StreamPoller {
       if (newest !== undefined) metrics.pollingLag(this.stream, clock.now() - newest.timestamp);
       if (kept.length > 0) {
         metrics.eventsRead(this.stream.logGroup, kept.length);
-        const seq = this.state.nextSeq;
-        const batch: Batch = {
-          id: `${streamKey(this.stream)}#${seq}`,
-          stream: this.stream,
-          seq,
+        registered = true;
+        await this.handOver(reservation, {
           events: kept,
           fromToken: sent,
           toToken: out.nextForwardToken,
-          readAt: clock.now(),
           resume: {
             ...resume,
             nextForwardToken: out.nextForwardToken,
             tokenStartTime: startTime ?? null,
           },
-        };
-        reservation.register(batch);
-        registered = true;
-        try {
-          await this.deps.deliver(batch);
-        } catch (error) {
-          // The pipeline refused the batch: forget it and read the same page again later.
-          tracker.withdraw(batch);
-          throw error;
-        }
-        this.state.nextSeq = seq + 1;
+        });
         this.state.resume = resume;
       }
       this.state.dedupe = dedupe;
@@ -375,13 +361,39 @@ export class StreamPoller {
   }
 
   /**
+   * Numbers a page as the stream's next batch, registers it on the reservation and hands it to
+   * the pipeline. A refused batch is withdrawn (the caller reads the same page again later).
+   */
+  private async handOver(
+    reservation: Reservation,
+    page: Pick<Batch, 'events' | 'fromToken' | 'toToken' | 'resume' | 'replay'>,
+  ): Promise<void> {
+    const seq = this.state.nextSeq;
+    const batch: Batch = {
+      id: `${streamKey(this.stream)}#${seq}`,
+      stream: this.stream,
+      seq,
+      readAt: this.deps.clock.now(),
+      ...page,
+    };
+    reservation.register(batch);
+    try {
+      await this.deps.deliver(batch);
+    } catch (error) {
+      this.deps.tracker.withdraw(batch);
+      throw error;
+    }
+    this.state.nextSeq = seq + 1;
+  }
+
+  /**
    * Re-reads a time range (startTime/endTime, no forward token) and hands each page to the
    * pipeline as a `replay` batch, empty pages included: its resume position is the current one,
    * so the checkpoint stays where it is, and the batch keeps its place in the stream's order.
    * Before the first forward page there is nothing behind the token: the forward read covers it.
    */
   private async replay(request: RereadRequest, signal: AbortSignal): Promise<PageResult> {
-    const { port, clock, metrics, tracker } = this.deps;
+    const { port, metrics } = this.deps;
     const token = this.state.token;
     if (token === undefined) return 'reread';
     let sent: string | undefined;
@@ -410,31 +422,18 @@ export class StreamPoller {
         );
         events += inRange.length;
         if (inRange.length > 0 || atEnd || page === MAX_REREAD_PAGES - 1) {
-          const seq = this.state.nextSeq;
-          const batch: Batch = {
-            id: `${streamKey(this.stream)}#${seq}`,
-            stream: this.stream,
-            seq,
+          registered = true;
+          await this.handOver(reservation, {
             events: inRange,
             fromToken: token,
             toToken: token,
-            readAt: clock.now(),
             resume: {
               ...this.state.resume,
               nextForwardToken: token,
               tokenStartTime: this.state.startTime ?? null,
             },
             replay: true,
-          };
-          reservation.register(batch);
-          registered = true;
-          try {
-            await this.deps.deliver(batch);
-          } catch (error) {
-            tracker.withdraw(batch);
-            throw error;
-          }
-          this.state.nextSeq = seq + 1;
+          });
         }
         if (atEnd) break;
         sent = out.nextForwardToken;
