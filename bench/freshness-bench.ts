@@ -46,11 +46,11 @@ import {
   initialRecords,
   layoutFleet,
   planActions,
-  seededRandom,
   type ActionKind,
   type PlannedRecord,
 } from './freshness-workload.js';
 import { printStackStillRunning, useLocalStack } from './local-stack.js';
+import { seededRandom } from '../src/simulator/fleet.js';
 
 const OWN_CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -6,18 +6,6 @@
 import { formatAuditRecord, formatCertStoreRecord } from '../src/simulator/audit-record.js';
 import type { AuditRecordSpec, UserType } from '../src/simulator/audit-record.js';
 
-/** mulberry32: small, fast and seedable, so a seed gives the same run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface HsmState {
   readonly logStream: string;
   sequence: bigint;

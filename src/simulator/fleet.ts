@@ -69,8 +69,8 @@ export interface Fleet {
   readonly report: FleetReport;
 }
 
-/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same fleet. */
-function prng(seed: number): () => number {
+/** Small, fast, seedable PRNG (mulberry32): the same seed gives the same fleet (or bench run). */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -180,7 +180,7 @@ const SEPARATORS = [' : ', ': ', '\t: '] as const;
 const LATEST = 5;
 
 export function simulateFleet(options: FleetOptions): Fleet {
-  const random = prng(options.seed ?? 20261123);
+  const random = seededRandom(options.seed ?? 20261123);
   const spacing = options.spacingMs ?? 10;
   const streams: SimulatedStream[] = [];
   let cuOk = 0;
