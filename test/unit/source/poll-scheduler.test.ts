@@ -6,6 +6,7 @@ import type { PollUrgency } from '../../../src/source/poll-scheduler.js';
 import { PollScheduler } from '../../../src/source/poll-scheduler.js';
 import { TokenBucket } from '../../../src/source/rate-limiter.js';
 import type { StreamRef } from '../../../src/util/identity.js';
+import { peakPerSecond } from '../../integration/support/call-rate.js';
 import { FakeClock } from './support/fake-clock.js';
 
 const stream = (cluster: string, hsm: string): StreamRef => ({
@@ -51,16 +52,6 @@ function simulate(
   return { grants, stop: () => controller.abort() };
 }
 
-function maxInWindow(times: readonly number[], windowMs: number): number {
-  let max = 0;
-  let start = 0;
-  for (let end = 0; end < times.length; end += 1) {
-    while ((times[end] as number) - (times[start] as number) >= windowMs) start += 1;
-    max = Math.max(max, end - start + 1);
-  }
-  return max;
-}
-
 function gapsOf(grants: readonly Grant[], s: StreamRef): number[] {
   const times = grants.filter((g) => g.stream === s).map((g) => g.at);
   return times.slice(1).map((t, i) => t - (times[i] as number));
@@ -81,7 +72,7 @@ describe('PollScheduler', () => {
     run.stop();
     const times = run.grants.map((g) => g.at);
     assert.ok(times.length > 400, `the budget is used: ${times.length} calls in 60 s`);
-    assert.ok(maxInWindow(times, 1000) <= 8, `max ${maxInWindow(times, 1000)} calls in a second`);
+    assert.ok(peakPerSecond(times) <= 8, `max ${peakPerSecond(times)} calls in a second`);
   });
 
   it('polls idle streams round-robin as often as the budget allows, not on a fixed back-off', async () => {
