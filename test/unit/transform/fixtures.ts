@@ -56,6 +56,28 @@ export function hsmRecord(message: string, overrides: Partial<SourceRecord> = {}
   };
 }
 
+/** A successful CN_LOGIN of `user` with the given sequence number and reboot counter. */
+export function loginRecord(
+  seq: number,
+  options: { reboot?: number; user?: string; overrides?: Partial<SourceRecord> } = {},
+): SourceRecord {
+  return hsmRecord(
+    [
+      `Time: 01/24/18 17:44:25.013218, usecs:${1516815865013218 + seq * 1000}`,
+      `Sequence No : 0x${seq.toString(16)}`,
+      `Reboot counter : 0x${(options.reboot ?? 0x107).toString(16)}`,
+      'Command Type(hex) : CN_MGMT_CMD (0x0)',
+      'Opcode : CN_LOGIN (0xd)',
+      'Session Handle : 0xc008002',
+      'Response : 0:HSM Return: SUCCESS',
+      'Log type : MGMT_USER_DETAILS_LOG (2)',
+      `User Name : ${options.user ?? 'alice'}`,
+      'User Type : CN_CRYPTO_USER (1)',
+    ].join('\n'),
+    options.overrides,
+  );
+}
+
 /** Builds a text record from `[key, value]` lines with the given separator. */
 export function textRecord(lines: ReadonlyArray<readonly [string, string]>, sep = ' : '): string {
   return lines.map(([k, v]) => (k === 'Time' ? `Time: ${v}` : `${k}${sep}${v}`)).join('\n');

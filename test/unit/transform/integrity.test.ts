@@ -6,26 +6,12 @@ import type { IntegrityFinding } from '../../../src/transform/integrity.js';
 import { parseRecord } from '../../../src/transform/parse.js';
 import type { SourceRecord } from '../../../src/transform/source-record.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
-import { CONTEXT, hsmRecord, LOG_GROUP, HSM_STREAM } from './fixtures.js';
+import { CONTEXT, hsmRecord, LOG_GROUP, HSM_STREAM, loginRecord } from './fixtures.js';
 
 const KEY = streamKeyOf({ logGroup: LOG_GROUP, logStream: HSM_STREAM });
 
 function rec(seq: number, reboot = 0x107, user = 'alice'): SourceRecord {
-  const usecs = 1516815865013218 + seq * 1000;
-  return hsmRecord(
-    [
-      `Time: 01/24/18 17:44:25.013218, usecs:${usecs}`,
-      `Sequence No : 0x${seq.toString(16)}`,
-      `Reboot counter : 0x${reboot.toString(16)}`,
-      'Command Type(hex) : CN_MGMT_CMD (0x0)',
-      'Opcode : CN_LOGIN (0xd)',
-      'Session Handle : 0xc008002',
-      'Response : 0:HSM Return: SUCCESS',
-      'Log type : MGMT_USER_DETAILS_LOG (2)',
-      `User Name : ${user}`,
-      'User Type : CN_CRYPTO_USER (1)',
-    ].join('\n'),
-  );
+  return loginRecord(seq, { reboot, user });
 }
 
 function run(tracker: IntegrityTracker, records: SourceRecord[]): IntegrityFinding[] {
