@@ -101,17 +101,51 @@ async function documents(indexPattern: string): Promise<Doc[]> {
   }
 }
 
+/** Names and a directory of one test's own: log group, index prefix, topic. */
+async function newRun(name: string): Promise<{
+  group: string;
+  dir: string;
+  indexPrefix: string;
+  topic: string;
+}> {
+  const suffix = uniqueSuffix();
+  return {
+    group: `/aws/cloudhsm/${name}-${suffix}`,
+    dir: await mkdtemp(join(tmpdir(), `${name}-`)),
+    indexPrefix: `${name}-${suffix}`,
+    topic: `${name}-${suffix}`,
+  };
+}
+
+/** The forwarder's environment for a run, with fast polling; `settings` adds or overrides. */
+function forwarderEnv(
+  run: Awaited<ReturnType<typeof newRun>>,
+  settings: Record<string, string>,
+): Record<string, string> {
+  return {
+    LOG_GROUP_PREFIXES: run.group,
+    CHECKPOINT_DIR: join(run.dir, 'checkpoints'),
+    DEAD_LETTER_FILE: join(run.dir, 'dead-letter.ndjson'),
+    KAFKA_TOPIC: run.topic,
+    DEAD_LETTER_TOPIC: `${run.topic}-dlq`,
+    KAFKA_CREATE_TOPIC: 'true',
+    OPENSEARCH_INDEX_PREFIX: run.indexPrefix,
+    HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    START_POSITION: 'beginning',
+    POLL_MIN_INTERVAL_MS: '200',
+    DISCOVERY_INTERVAL_MS: '2000',
+    ENRICHMENT_ENABLED: 'false',
+    ...settings,
+  };
+}
+
 describe(
   'records that reach CloudWatch late (behind the forward token)',
   { timeout: 300_000 },
   () => {
     it('delivers each exactly once, raises no finding for them, and still reports a real gap', async () => {
-      const suffix = uniqueSuffix();
-      const group = `/aws/cloudhsm/e2e-late-${suffix}`;
-      const dir = await mkdtemp(join(tmpdir(), 'e2e-late-'));
-      const indexPrefix = `e2e-late-${suffix}`;
-      const topic = `e2e-late-${suffix}`;
-      const port = String(20_000 + Math.floor(Math.random() * 20_000));
+      const run = await newRun('e2e-late');
+      const { group, indexPrefix, topic } = run;
       const base = Date.now() - 10 * 60_000;
       const at = (seconds: number): number => base + seconds * 1000;
 
@@ -121,7 +155,7 @@ describe(
         'hsm-late': [1, 2, 3, 5, 6].map((s) => login(s, at(s))),
         'hsm-gap': [1, 2, 4, 5].map((s) => login(s, at(s))),
         'hsm-order': [login(1, at(1)), login(2, at(1)), login(4, at(4))],
-        [`cluster-${suffix}`]: [certRecord(1, at(1)), certRecord(2, at(3)), certRecord(3, at(6))],
+        'cluster-late': [certRecord(1, at(1)), certRecord(2, at(3)), certRecord(3, at(6))],
       };
       for (const [stream, records] of Object.entries(initial)) {
         await ensureStream(cloudwatch, group, stream);
@@ -129,24 +163,14 @@ describe(
       }
       const initialCount = Object.values(initial).reduce((n, r) => n + r.length, 0);
 
-      const forwarder = startForwarder({
-        LOG_GROUP_PREFIXES: `${group}`,
-        CHECKPOINT_DIR: join(dir, 'checkpoints'),
-        DEAD_LETTER_FILE: join(dir, 'dead-letter.ndjson'),
-        KAFKA_TOPIC: topic,
-        DEAD_LETTER_TOPIC: `${topic}-dlq`,
-        KAFKA_CREATE_TOPIC: 'true',
-        OPENSEARCH_INDEX_PREFIX: indexPrefix,
-        HTTP_PORT: port,
-        START_POSITION: 'beginning',
-        POLL_MIN_INTERVAL_MS: '200',
-        DISCOVERY_INTERVAL_MS: '2000',
+      const settings = forwarderEnv(run, {
         GAP_REPAIR_WINDOW_MS: String(REPAIR_WINDOW_MS),
         LOOK_BACK_WINDOW_MS: '3600000',
         LOOK_BACK_INTERVAL_MS: '2000',
-        ENRICHMENT_ENABLED: 'false',
         LOG_LEVEL: 'warn',
       });
+      const port = settings['HTTP_PORT'] as string;
+      const forwarder = startForwarder(settings);
       const records = async (): Promise<Doc[]> =>
         (await documents(`${indexPrefix}-*`)).filter((d) => d.classUid !== 2004);
       const findings = async (): Promise<Doc[]> =>
@@ -163,7 +187,7 @@ describe(
         await putRecords(cloudwatch, group, 'hsm-late', [login(4, at(4))]);
         await putRecords(cloudwatch, group, 'hsm-order', [login(3, at(3))]);
         await putRecords(cloudwatch, group, 'hsm-order', [login(6, at(7)), login(5, at(7))]);
-        await putRecords(cloudwatch, group, `cluster-${suffix}`, [certRecord(4, at(2))]);
+        await putRecords(cloudwatch, group, 'cluster-late', [certRecord(4, at(2))]);
         const total = initialCount + 5;
         await waitFor(
           `all ${total} records in OpenSearch`,
@@ -226,11 +250,8 @@ describe(
     });
 
     it('still repairs a gap that was pending when the forwarder stopped, on a stream that stays quiet', async () => {
-      const suffix = uniqueSuffix();
-      const group = `/aws/cloudhsm/e2e-late-restart-${suffix}`;
-      const dir = await mkdtemp(join(tmpdir(), 'e2e-late-restart-'));
-      const indexPrefix = `e2e-late-restart-${suffix}`;
-      const topic = `e2e-late-restart-${suffix}`;
+      const run = await newRun('e2e-late-restart');
+      const { group, indexPrefix } = run;
       const base = Date.now() - 10 * 60_000;
       const at = (seconds: number): number => base + seconds * 1000;
       await ensureStream(cloudwatch, group, 'hsm-quiet');
@@ -241,22 +262,7 @@ describe(
         [1, 2, 4].map((s) => login(s, at(s))),
       );
       const start = () =>
-        startForwarder({
-          LOG_GROUP_PREFIXES: group,
-          CHECKPOINT_DIR: join(dir, 'checkpoints'),
-          DEAD_LETTER_FILE: join(dir, 'dead-letter.ndjson'),
-          KAFKA_TOPIC: topic,
-          DEAD_LETTER_TOPIC: `${topic}-dlq`,
-          KAFKA_CREATE_TOPIC: 'true',
-          OPENSEARCH_INDEX_PREFIX: indexPrefix,
-          HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
-          START_POSITION: 'beginning',
-          POLL_MIN_INTERVAL_MS: '200',
-          DISCOVERY_INTERVAL_MS: '2000',
-          GAP_REPAIR_WINDOW_MS: '60000',
-          ENRICHMENT_ENABLED: 'false',
-          LOG_LEVEL: 'info',
-        });
+        startForwarder(forwarderEnv(run, { GAP_REPAIR_WINDOW_MS: '60000', LOG_LEVEL: 'info' }));
       const all = async (): Promise<Doc[]> => documents(`${indexPrefix}-*`);
       const first = start();
       try {
