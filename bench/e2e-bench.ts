@@ -14,7 +14,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { Client } from '@opensearch-project/opensearch';
 import { Kafka, logLevel } from 'kafkajs';
 
-import { printStackStillRunning, useLocalStack } from './local-stack.js';
+import { benchForwarderEnv, printStackStillRunning, useLocalStack } from './local-stack.js';
 import { writeStreams } from '../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../src/simulator/fleet.js';
 import { toOutboundEvent } from '../src/sink/outbound-event.js';
@@ -168,16 +168,7 @@ export async function runE2eBench(): Promise<void> {
   const forwarder = spawn(process.execPath, ['--import', 'tsx', CLI, 'run'], {
     env: {
       ...process.env,
-      LOG_GROUP_PREFIXES: prefix,
-      CHECKPOINT_DIR: join(dir, 'checkpoints'),
-      DEAD_LETTER_FILE: join(dir, 'dlq.ndjson'),
-      KAFKA_TOPIC: topic,
-      DEAD_LETTER_TOPIC: `${topic}-dlq`,
-      KAFKA_CREATE_TOPIC: 'true',
-      OPENSEARCH_INDEX_PREFIX: indexPrefix,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-      ENRICHMENT_ENABLED: 'false',
+      ...benchForwarderEnv({ logGroupPrefix: prefix, dir, topic, indexPrefix }),
       POLL_MIN_INTERVAL_MS: '100',
     },
     stdio: ['ignore', 'inherit', 'inherit'],

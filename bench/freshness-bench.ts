@@ -49,7 +49,7 @@ import {
   type ActionKind,
   type PlannedRecord,
 } from './freshness-workload.js';
-import { printStackStillRunning, useLocalStack } from './local-stack.js';
+import { benchForwarderEnv, printStackStillRunning, useLocalStack } from './local-stack.js';
 import { seededRandom } from '../src/simulator/fleet.js';
 
 const OWN_CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
@@ -272,18 +272,9 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
 
     const env = forwarderEnv(
       {
+        ...benchForwarderEnv({ logGroupPrefix: prefix, dir, topic, indexPrefix }),
         AWS_ENDPOINT_URL: proxy.url,
-        LOG_GROUP_PREFIXES: prefix,
         START_POSITION: 'beginning',
-        CHECKPOINT_DIR: join(dir, 'checkpoints'),
-        DEAD_LETTER_FILE: join(dir, 'dlq.ndjson'),
-        KAFKA_TOPIC: topic,
-        DEAD_LETTER_TOPIC: `${topic}-dlq`,
-        KAFKA_CREATE_TOPIC: 'true',
-        OPENSEARCH_INDEX_PREFIX: indexPrefix,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'warn',
-        ENRICHMENT_ENABLED: 'false',
       },
       options.rate,
     );

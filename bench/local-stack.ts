@@ -2,6 +2,7 @@
 // `npm run demo` does: `stack.sh up` is idempotent (it starts only what is not running, on the
 // ports of STACK_* if set), and `stack.sh env` says where the services are.
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const STACK = fileURLToPath(new URL('../test/stack/stack.sh', import.meta.url));
@@ -42,4 +43,28 @@ export function useLocalStack(): LocalStack {
 /** The closing hint: the stack is left running for the next run. */
 export function printStackStillRunning(): void {
   console.log('the local stack keeps running; stop it with: npm run stack -- down');
+}
+
+/**
+ * The forwarder settings a benchmark run shares: its log groups, its own checkpoint directory,
+ * topic and index prefix on the local stack, no HTTP port to collide on, no enrichment.
+ */
+export function benchForwarderEnv(run: {
+  readonly logGroupPrefix: string;
+  readonly dir: string;
+  readonly topic: string;
+  readonly indexPrefix: string;
+}): Record<string, string> {
+  return {
+    LOG_GROUP_PREFIXES: run.logGroupPrefix,
+    CHECKPOINT_DIR: join(run.dir, 'checkpoints'),
+    DEAD_LETTER_FILE: join(run.dir, 'dlq.ndjson'),
+    KAFKA_TOPIC: run.topic,
+    DEAD_LETTER_TOPIC: `${run.topic}-dlq`,
+    KAFKA_CREATE_TOPIC: 'true',
+    OPENSEARCH_INDEX_PREFIX: run.indexPrefix,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ENRICHMENT_ENABLED: 'false',
+  };
 }
