@@ -186,8 +186,4 @@ export class RateLimiter {
   acquire(operation: ApiOperation, signal?: AbortSignal): Promise<void> {
     return this.buckets[operation].acquire(signal);
   }
-
-  waiting(operation: ApiOperation): number {
-    return this.buckets[operation].waiting;
-  }
 }
