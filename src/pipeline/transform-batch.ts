@@ -87,7 +87,7 @@ export function transformBatch(
         continue;
       }
     }
-    if (!sequenced) state.recent?.remember(key, record, now);
+    if (!sequenced) state.recent?.remember(key, record);
     if (parsed.kind === 'unparseable') unparseable += 1;
     const result = transformRecord(record, parsed, chain);
     events.push(toOutboundEvent(result.event, logStream));
@@ -97,6 +97,7 @@ export function transformBatch(
       events.push(toOutboundEvent(event, logStream));
     }
   }
+  state.recent?.prune(key, now);
   for (const { finding, record } of state.integrity.expire(key, now)) {
     findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
     events.push(toOutboundEvent(enrich(findingToEvent(finding, record, context)), logStream));

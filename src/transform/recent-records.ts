@@ -25,14 +25,20 @@ export class RecentRecords {
     return this.streams.get(streamKey)?.has(hashUid(record)) === true;
   }
 
-  /** Remembers a delivered record and forgets those older than the window before `now`. */
-  remember(streamKey: string, record: SourceRecord, now: number): void {
+  /** Remembers a delivered record. */
+  remember(streamKey: string, record: SourceRecord): void {
     let stream = this.streams.get(streamKey);
     if (stream === undefined) {
       stream = new Map();
       this.streams.set(streamKey, stream);
     }
     stream.set(hashUid(record), record.timestamp);
+  }
+
+  /** Forgets the stream's records older than the window before `now` (once per batch). */
+  prune(streamKey: string, now: number): void {
+    const stream = this.streams.get(streamKey);
+    if (stream === undefined) return;
     const cutoff = now - this.windowMs;
     for (const [hash, timestamp] of stream) if (timestamp < cutoff) stream.delete(hash);
   }
