@@ -16,6 +16,7 @@ import type {
 import type { RecentRecords } from '../transform/recent-records.js';
 import type { NormalizeContext } from '../transform/ocsf-builders.js';
 import { parseRecord } from '../transform/parse.js';
+import { sequenceOf } from '../transform/parsed-record.js';
 import type { SourceRecord } from '../transform/source-record.js';
 import { transformRecord } from '../transform/transform-record.js';
 import type { EventEnricher } from '../transform/transform-record.js';
@@ -72,10 +73,7 @@ export function transformBatch(
       message: raw.message,
     };
     const parsed = parseRecord(raw.message);
-    const sequenced =
-      parsed.kind === 'hsm' &&
-      parsed.sequenceNo?.value !== undefined &&
-      parsed.rebootCounter?.value !== undefined;
+    const sequenced = sequenceOf(parsed) !== undefined;
     // A re-read delivers only what the forward reader missed: records a pending gap waits for,
     // and records of a stream without sequence numbers not delivered within the window.
     if (batch.replay === true) {

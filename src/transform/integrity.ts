@@ -44,7 +44,7 @@ import {
 import type { NormalizeContext } from './ocsf-builders.js';
 import type { CloudHsmUnmapped, OcsfEvent, OcsfResource } from './ocsf-event.js';
 import { parseRecord } from './parse.js';
-import type { ParsedRecord } from './parsed-record.js';
+import { sequenceOf, type ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { hexCounter, messageHash, OCSF_VERSION } from '../util/identity.js';
 
@@ -193,10 +193,9 @@ export class IntegrityTracker {
    * (epoch ms) starts the repair window of a gap.
    */
   observe(record: SourceRecord, parsed: ParsedRecord, now = 0): IntegrityFinding[] {
-    if (parsed.kind !== 'hsm') return [];
-    const seq = parsed.sequenceNo?.value;
-    const reboot = parsed.rebootCounter?.value;
-    if (seq === undefined || reboot === undefined) return [];
+    const place = sequenceOf(parsed);
+    if (place === undefined) return [];
+    const { seq, reboot } = place;
     const streamKey = streamKeyOf(record);
     const base: FindingBase = {
       streamKey,
@@ -291,10 +290,9 @@ export class IntegrityTracker {
    * since everything else it finds was delivered before.
    */
   fills(record: SourceRecord, parsed: ParsedRecord): boolean {
-    if (parsed.kind !== 'hsm') return false;
-    const seq = parsed.sequenceNo?.value;
-    const reboot = parsed.rebootCounter?.value;
-    if (seq === undefined || reboot === undefined) return false;
+    const place = sequenceOf(parsed);
+    if (place === undefined) return false;
+    const { seq, reboot } = place;
     const state = this.streams.get(streamKeyOf(record));
     return (
       state?.pending.some(
@@ -348,8 +346,7 @@ export class IntegrityTracker {
     if (due.length === 0) return [];
     state.pending = state.pending.filter((gap) => gap.deadline > now);
     return due.map((gap) => {
-      const parsed = parseRecord(gap.record.message);
-      const seq = parsed.kind === 'hsm' ? parsed.sequenceNo?.value : undefined;
+      const seq = sequenceOf(parseRecord(gap.record.message))?.seq;
       return {
         record: gap.record,
         finding: {

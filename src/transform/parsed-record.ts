@@ -119,3 +119,16 @@ export interface UnparseableRecord {
 
 /** Result of `parseRecord` (parse.ts). */
 export type ParsedRecord = HsmRecord | CertStoreRecord | UnparseableRecord;
+
+/**
+ * The record's place in its HSM's audit trail: an HSM record with a valid sequence number and
+ * reboot counter. Undefined for certificate-storage and unparseable records, which have none.
+ */
+export function sequenceOf(
+  parsed: ParsedRecord,
+): { readonly seq: bigint; readonly reboot: bigint } | undefined {
+  if (parsed.kind !== 'hsm') return undefined;
+  const seq = parsed.sequenceNo?.value;
+  const reboot = parsed.rebootCounter?.value;
+  return seq === undefined || reboot === undefined ? undefined : { seq, reboot };
+}
