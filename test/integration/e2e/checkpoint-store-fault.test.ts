@@ -15,7 +15,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 
 import { ensureStream, putRecords } from '../../../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../../../src/simulator/fleet.js';
-import { startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
+import { freePort, startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
 import { readTopic } from '../support/kafka-reader.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
@@ -66,7 +66,7 @@ describe('a failing checkpoint store (real filesystem fault)', { timeout: 300_00
       stream.records.slice(0, BEFORE),
     );
 
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const port = await freePort();
     const forwarder = startForwarder({
       LOG_GROUP_PREFIXES: prefix,
       CHECKPOINT_DIR: checkpoints,

@@ -23,7 +23,7 @@ import { Client } from '@opensearch-project/opensearch';
 
 import { putRecords, writeStreams } from '../../../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../../../src/simulator/fleet.js';
-import { startForwarder, waitFor } from '../support/forwarder-process.js';
+import { freePort, startForwarder, waitFor } from '../support/forwarder-process.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
 const env = stackEnv();
@@ -103,7 +103,7 @@ describe('enrichment against the emulator, through an outage', { timeout: 240_00
     const proxy = await relay(new URL(env.awsEndpoint));
     const dir = await mkdtemp(join(tmpdir(), 'enrich-e2e-'));
     const indexPrefix = `enrich-${uniqueSuffix()}`;
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const port = await freePort();
     const opensearch = new Client({ node: env.opensearchUrl });
     const documents = async (): Promise<{ labels: string[]; groupName?: string }[]> => {
       try {

@@ -20,7 +20,13 @@ import { putRecords, writeStreams } from '../../../src/simulator/cloudwatch-writ
 import { simulateFleet } from '../../../src/simulator/fleet.js';
 import { toOcsfEvent } from '../../../src/transform/normalize.js';
 import type { Fleet } from '../../../src/simulator/fleet.js';
-import { sleep, startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
+import {
+  freePort,
+  sleep,
+  startForwarder,
+  untilRunning,
+  waitFor,
+} from '../support/forwarder-process.js';
 import type { ForwarderProcess } from '../support/forwarder-process.js';
 import { readTopic, topicEndOffsets } from '../support/kafka-reader.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
@@ -62,7 +68,7 @@ async function scenario(name: string): Promise<Scenario> {
       KAFKA_TOPIC: topic,
       KAFKA_CREATE_TOPIC: 'true',
       OPENSEARCH_INDEX_PREFIX: indexPrefix,
-      HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      HTTP_PORT: await freePort(),
       START_POSITION: 'beginning',
       POLL_MIN_INTERVAL_MS: '200',
       DISCOVERY_INTERVAL_MS: '2000',

@@ -16,7 +16,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { dailyIndex, indexTemplate } from '../../../src/sink/opensearch-template.js';
 import { writeStreams } from '../../../src/simulator/cloudwatch-writer.js';
 import { simulateFleet } from '../../../src/simulator/fleet.js';
-import { startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
+import { freePort, startForwarder, untilRunning, waitFor } from '../support/forwarder-process.js';
 import { topicEndOffsets } from '../support/kafka-reader.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
@@ -44,7 +44,7 @@ describe('forwarder end to end: a write-blocked daily index', { timeout: 300_000
     const dir = await mkdtemp(join(tmpdir(), 'e2e-block-'));
     const indexPrefix = `e2e-block-${suffix}`;
     const dlqTopic = `e2e-block-${suffix}-dlq`;
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    const port = await freePort();
     const now = Date.now();
     const fleet = simulateFleet({
       clusters: 1,

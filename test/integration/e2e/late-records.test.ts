@@ -24,7 +24,13 @@ import { Client } from '@opensearch-project/opensearch';
 
 import { formatAuditRecord, formatCertStoreRecord } from '../../../src/simulator/audit-record.js';
 import { ensureStream, putRecords } from '../../../src/simulator/cloudwatch-writer.js';
-import { startForwarder, untilRunning, waitFor, sleep } from '../support/forwarder-process.js';
+import {
+  freePort,
+  startForwarder,
+  untilRunning,
+  waitFor,
+  sleep,
+} from '../support/forwarder-process.js';
 import { readTopic } from '../support/kafka-reader.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
@@ -118,10 +124,10 @@ async function newRun(name: string): Promise<{
 }
 
 /** The forwarder's environment for a run, with fast polling; `settings` adds or overrides. */
-function forwarderEnv(
+async function forwarderEnv(
   run: Awaited<ReturnType<typeof newRun>>,
   settings: Record<string, string>,
-): Record<string, string> {
+): Promise<Record<string, string>> {
   return {
     LOG_GROUP_PREFIXES: run.group,
     CHECKPOINT_DIR: join(run.dir, 'checkpoints'),
@@ -130,7 +136,7 @@ function forwarderEnv(
     DEAD_LETTER_TOPIC: `${run.topic}-dlq`,
     KAFKA_CREATE_TOPIC: 'true',
     OPENSEARCH_INDEX_PREFIX: run.indexPrefix,
-    HTTP_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    HTTP_PORT: await freePort(),
     START_POSITION: 'beginning',
     POLL_MIN_INTERVAL_MS: '200',
     DISCOVERY_INTERVAL_MS: '2000',
@@ -163,7 +169,7 @@ describe(
       }
       const initialCount = Object.values(initial).reduce((n, r) => n + r.length, 0);
 
-      const settings = forwarderEnv(run, {
+      const settings = await forwarderEnv(run, {
         GAP_REPAIR_WINDOW_MS: String(REPAIR_WINDOW_MS),
         LOOK_BACK_WINDOW_MS: '3600000',
         LOOK_BACK_INTERVAL_MS: '2000',
@@ -261,10 +267,12 @@ describe(
         'hsm-quiet',
         [1, 2, 4].map((s) => login(s, at(s))),
       );
-      const start = () =>
-        startForwarder(forwarderEnv(run, { GAP_REPAIR_WINDOW_MS: '60000', LOG_LEVEL: 'info' }));
+      const start = async () =>
+        startForwarder(
+          await forwarderEnv(run, { GAP_REPAIR_WINDOW_MS: '60000', LOG_LEVEL: 'info' }),
+        );
       const all = async (): Promise<Doc[]> => documents(`${indexPrefix}-*`);
-      const first = start();
+      const first = await start();
       try {
         await untilRunning(first);
         await waitFor('the three records', async () => (await all()).length >= 3, 60_000);
@@ -279,7 +287,7 @@ describe(
       }
       // Written while the forwarder is down, behind the checkpointed token.
       await putRecords(cloudwatch, group, 'hsm-quiet', [login(3, at(3))]);
-      const second = start();
+      const second = await start();
       try {
         await untilRunning(second);
         await waitFor(

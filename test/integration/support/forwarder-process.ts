@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -98,9 +100,28 @@ export async function waitFor(
 }
 
 /**
+ * A port for the forwarder's `HTTP_PORT` that nothing holds right now, picked by the kernel. A
+ * random number instead once landed on a port some client connection of the stack held (the
+ * ephemeral range starts at 32768): the forwarder stopped with EADDRINUSE and the test waited a
+ * minute for records that could not come. It binds the address the forwarder binds (0.0.0.0).
+ */
+export async function freePort(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '0.0.0.0', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return String(port);
+}
+
+/**
  * Waits until the forwarder answers `/healthz` on 127.0.0.1:`HTTP_PORT` (its signal handlers are
  * in place by then), or has exited. A SIGTERM sent earlier, while Node is still loading modules,
- * kills the process before any handler exists: the test racing the start, not a failed stop.
+ * kills the process before any handler exists: the test racing the start, not a failed stop. A
+ * forwarder that exited on its own with an error failed to start: that throws, with its stderr,
+ * instead of leaving the test to wait for records that cannot come.
  */
 export async function untilRunning(forwarder: ForwarderProcess, timeoutMs = 60_000): Promise<void> {
   const { child, httpPort } = forwarder;
@@ -108,6 +129,11 @@ export async function untilRunning(forwarder: ForwarderProcess, timeoutMs = 60_0
   await waitFor(
     `the forwarder to answer /healthz on 127.0.0.1:${httpPort}`,
     async () => {
+      if (child.exitCode !== null && child.exitCode !== 0) {
+        throw new Error(
+          `the forwarder exited with code ${child.exitCode} before it was running:\n${forwarder.stderr().slice(-2000)}`,
+        );
+      }
       if (child.exitCode !== null || child.signalCode !== null) return true;
       try {
         return (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok;
