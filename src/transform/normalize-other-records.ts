@@ -13,7 +13,7 @@ import {
 import type { CloudHsmUnmapped, OcsfEntity, OcsfEvent } from './ocsf-event.js';
 import type { CertStoreRecord, UnparseableRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { join } from '../util/flat-string.js';
+import { flat, join, term } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -56,13 +56,13 @@ export function normalizeCertStore(
 
   const metadata = baseMetadata(record, parsed, CERT_STORE_FEATURE, false);
   if (opCode !== undefined) metadata.event_code = opCode;
-  if (parsed.timestamp !== undefined) metadata.original_time = parsed.timestamp;
+  if (parsed.timestamp !== undefined) metadata.original_time = flat(parsed.timestamp);
   finishMetadata(metadata, record);
 
   const handle = parsed.objectHandle;
   const entity: OcsfEntity =
     typeof handle === 'string'
-      ? { uid: handle, name: join('certificate object ', handle), type: 'Certificate' }
+      ? { uid: flat(handle), name: join('certificate object ', handle), type: 'Certificate' }
       : { name: 'certificate object', type: 'Certificate' };
   if (Array.isArray(parsed.attributes)) {
     entity.data = { modified_attributes: parsed.attributes };
@@ -78,7 +78,7 @@ export function normalizeCertStore(
   event.status_id = statusId;
   event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
   event.entity = entity;
-  if (parsed.response !== undefined) event.status_code = parsed.response;
+  if (parsed.response !== undefined) event.status_code = term(parsed.response);
   event.message = clip(
     join(
       opCode ?? 'unknown op_code',
@@ -132,10 +132,12 @@ export function normalizeUnparseable(
     type: hsm ? 'HSM' : 'Log Stream',
   };
   if (hsm) event.device = buildDevice(record, context);
-  event.message = clip(`Unparseable CloudHSM audit record on ${record.logStream}: ${parsed.error}`);
+  event.message = clip(
+    join('Unparseable CloudHSM audit record on ', record.logStream, ': ', parsed.error),
+  );
   event.raw_data = record.message;
   // The stream is `entity.uid`, the CloudWatch timestamp is `time`.
-  const out: CloudHsmUnmapped = { parse_error: parsed.error };
+  const out: CloudHsmUnmapped = { parse_error: flat(parsed.error) };
   cloudwatchFields(record, event, out);
   event.unmapped.cloudhsm = out;
   return reorder(event);

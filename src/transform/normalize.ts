@@ -29,7 +29,7 @@ import type {
 import { parseRecord } from './parse.js';
 import type { HsmRecord, NameCode, ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { join } from '../util/flat-string.js';
+import { flat, join, term } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -137,7 +137,7 @@ function normalizeHsm(
   if (seq !== undefined && seq <= MAX_SAFE_BIGINT) {
     metadata.sequence = Number(seq);
   }
-  metadata.original_time = parsed.time.text;
+  metadata.original_time = flat(parsed.time.text);
   finishMetadata(metadata, record);
 
   const event = newEvent(
@@ -150,9 +150,10 @@ function normalizeHsm(
   event.status_id = statusId;
   event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
   event.device = buildDevice(record, context);
-  if (response?.code !== undefined) event.status_code = response.code;
+  if (response?.code !== undefined) event.status_code = term(response.code);
   if (response !== undefined) {
-    event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
+    event.status_detail =
+      statusId === 1 ? (mapping.statusDetail ?? term(response.text)) : term(response.text);
   }
 
   const session = values.session_handle;
@@ -302,24 +303,24 @@ function hsmUnmapped(
   const v = parsed.values;
   const entityMapped = event.entity !== undefined;
   // `time` has milliseconds, the HSM prints microseconds.
-  const out: CloudHsmUnmapped = { time_usecs: parsed.time.usecs };
+  const out: CloudHsmUnmapped = { time_usecs: flat(parsed.time.usecs) };
   if (v.version_no !== undefined) out.version_no = v.version_no;
   if (v.sequence_no !== undefined && event.metadata.sequence === undefined) {
     out.sequence_no = v.sequence_no;
   }
   // No OCSF attribute; only part of `metadata.uid`, and only when the sequence is valid too.
   if (v.reboot_counter !== undefined) out.reboot_counter = v.reboot_counter;
-  if (v.command_type !== undefined) out.command_type = v.command_type;
+  if (v.command_type !== undefined) out.command_type = term(v.command_type);
   // `metadata.event_code` is the name only; the printed code would be lost.
   if (v.opcode !== undefined && v.opcode !== event.metadata.event_code) {
-    out.opcode = v.opcode;
+    out.opcode = term(v.opcode);
   }
-  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = v.response;
-  if (v.log_type !== undefined) out.log_type = v.log_type;
+  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = term(v.response);
+  if (v.log_type !== undefined) out.log_type = term(v.log_type);
   // `type_id` merges roles (crypto officer and pre-officer are both 2 Admin) and drops the code.
-  if (v.user_type !== undefined) out.user_type = v.user_type;
+  if (v.user_type !== undefined) out.user_type = term(v.user_type);
   if (v.target_user_name !== undefined && !targetMapped) out.target_user_name = v.target_user_name;
-  if (v.target_user_type !== undefined) out.target_user_type = v.target_user_type;
+  if (v.target_user_type !== undefined) out.target_user_type = term(v.target_user_type);
   if (v.target_user_id !== undefined && !targetMapped) out.target_user_id = v.target_user_id;
   if (!entityMapped) {
     if (v.priv_secret_key_handle !== undefined) {

@@ -16,7 +16,7 @@ import type {
 } from './ocsf-event.js';
 import type { ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { join } from '../util/flat-string.js';
+import { flat, join } from '../util/flat-string.js';
 import { numberText } from '../util/number-text.js';
 import { OCSF_VERSION } from '../util/identity.js';
 
@@ -36,11 +36,20 @@ export const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Cluster id = last segment of `/aws/cloudhsm/<cluster-id>`. */
 export function clusterIdOf(logGroup: string): string {
+  const known = CLUSTER_IDS.get(logGroup);
+  if (known !== undefined) return known;
   let end = logGroup.length;
   while (end > 0 && logGroup.charCodeAt(end - 1) === 47) end--;
   const start = logGroup.lastIndexOf('/', end - 1) + 1;
-  return logGroup.slice(start, end);
+  // A sequential copy, not a view into the group's name: it goes into every event (flat-string).
+  const id = flat(logGroup.slice(start, end));
+  if (CLUSTER_IDS.size < MAX_CLUSTER_IDS) CLUSTER_IDS.set(logGroup, id);
+  return id;
 }
+
+// Per log group, computed once: a forwarder sees a handful of groups. Bounded all the same.
+const CLUSTER_IDS = new Map<string, string>();
+const MAX_CLUSTER_IDS = 1024;
 
 /** HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster. */
 export function isHsmStream(logStream: string): boolean {

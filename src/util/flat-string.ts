@@ -1,13 +1,42 @@
 /**
- * Strings an event carries, built flat. V8's JSON.stringify keeps an object on its fast path only
- * while its strings are sequential (or internalized): a cons string, which `+` and template
- * literals make from 13 characters on, sends the whole event down the slow path.
- * `Array.prototype.join` of two or more parts always allocates one sequential string.
+ * Strings an event carries, built sequential. V8's JSON.stringify keeps an event on its fast path
+ * only while every string in it is sequential (or internalized); one cons string (what `+` and
+ * template literals make from 13 characters on) or one sliced string (what `slice`, `substring`
+ * and regexp matches make from 13 characters on: a view into the record's text) sends the whole
+ * event down the slow path, ~2.7x slower to serialize. Shorter strings are always copied by V8.
  *
- * Substrings of the record (V8 "sliced" strings) also leave the fast path, but copying them cost
- * more than it saved: in the parse benchmark, which builds fresh events as the forwarder does,
- * events with copied values ran at 80-82,000 records/s and with the slices at 85-97,000.
+ * A copy costs ~50-90 ns; it only pays off once the event holds no other slice or cons string,
+ * which is why the parse benchmark prints serialization beside that of plain copies.
  */
+
+/** Below this length V8 copies substrings and concatenations instead of making views. */
+const MIN_VIEW_LENGTH = 13;
+
+/** Concatenation into one sequential string: `Array.prototype.join` of two or more parts. */
 export function join(...parts: string[]): string {
   return parts.join('');
+}
+
+/**
+ * A sequential copy of `s` (a substring of a record, typically). Join of a single part, or of a
+ * part and an empty string, hands back the same view; two non-empty parts force a copy.
+ */
+export function flat(s: string): string {
+  return s.length < MIN_VIEW_LENGTH ? s : [s.slice(0, 1), s.slice(1)].join('');
+}
+
+// Values from a small vocabulary (command types, opcodes, log and user types, response texts) are
+// copied once and then shared: a lookup costs less than a copy. Bounded, so a stream of unusual
+// values cannot grow it; past the bound every value is simply copied.
+const TERMS = new Map<string, string>();
+const MAX_TERMS = 2048;
+
+/** {@link flat} for values of a small vocabulary: one shared sequential copy per distinct value. */
+export function term(s: string): string {
+  if (s.length < MIN_VIEW_LENGTH) return s;
+  const known = TERMS.get(s);
+  if (known !== undefined) return known;
+  const copy = flat(s);
+  if (TERMS.size < MAX_TERMS) TERMS.set(copy, copy);
+  return copy;
 }
