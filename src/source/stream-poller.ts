@@ -122,7 +122,7 @@ export class StreamPoller {
   }
 
   start(): void {
-    this.running ??= this.supervise();
+    this.running ??= this.supervise().finally(() => this.deps.limiter.polls.forget(this.stream));
   }
 
   /** Queues a re-read of a time range behind the forward token (see {@link Batch.replay}). */
