@@ -61,14 +61,17 @@ interface Waiter {
  * - a stream that just returned data is served at once, first come first served among such
  *   streams; while they wait, every fourth call still goes to an idle stream, so a backlog never
  *   starves the others;
- * - an idle stream is due `minIdleMs` after its last call, and idle streams are polled
- *   round-robin as often as the budget left by active streams allows: the longest wait follows
- *   from the budget and the number of streams (streams / rate seconds, plus `minIdleMs` for a
- *   stream that was just read out of turn) instead of a fixed back-off ceiling. The round-robin
- *   walks a ring ({@link PhaseRing}) on which the streams of one log group are spread evenly, so
- *   a login CloudHSM copies to every HSM of a cluster is found within about 1 / (HSMs) of a
- *   round, and wakes the siblings; in "most overdue first" order the siblings, read together
- *   after a wake-up, would stay next to each other and the next copy would wait a whole round;
+ * - idle streams are polled round-robin as often as the budget left by active streams allows:
+ *   the longest wait follows from the budget and the number of streams (a round of streams /
+ *   rate seconds) instead of a fixed back-off ceiling. The round-robin walks a ring
+ *   ({@link PhaseRing}) on which the streams of one log group are spread evenly, so a login
+ *   CloudHSM copies to every HSM of a cluster is found within about 1 / (HSMs) of a round, and
+ *   wakes the siblings; in "most overdue first" order the siblings, read together after a
+ *   wake-up, would stay next to each other and the next copy would wait a whole round;
+ * - an idle stream is due `minIdleMs` or half a round after its last call, whichever is
+ *   longer: the ring passes a stream that was just read out of turn (a woken sibling, the
+ *   follow-up after data), so those calls stand in for its turn instead of adding to the round.
+ *   Such a stream waits at most about one and a half rounds;
  * - data on one stream after it was idle wakes its idle siblings ({@link wakeSiblings}), which
  *   then are served like active streams.
  * The budget itself (TokenBucket) guarantees the call rate is never exceeded.
@@ -82,6 +85,9 @@ export class PollScheduler {
   private readonly ring = new PhaseRing();
   /** Phase of the last idle stream served: the round-robin goes on from there. */
   private idlePhase = -1;
+  /** When the ring's current round began, and how long the last one took. */
+  private roundStartedAt: number;
+  private roundMs = 0;
   private requests = 0;
   /** Calls granted to active streams since the last idle one. */
   private activeStreak = 0;
@@ -93,6 +99,7 @@ export class PollScheduler {
     this.clock = clock;
     this.minIdleMs = Math.max(0, options.minIdleMs ?? 1000);
     this.onSiblingsWoken = options.onSiblingsWoken;
+    this.roundStartedAt = clock.now();
   }
 
   /** Streams waiting for a call. */
@@ -116,7 +123,7 @@ export class PollScheduler {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
         reject(abortError(signal));
       };
-      const notBefore = urgency === 'now' ? now : now + this.minIdleMs;
+      const notBefore = urgency === 'now' ? now : now + Math.max(this.minIdleMs, this.roundMs / 2);
       const waiter: Waiter = {
         stream,
         key,
@@ -239,7 +246,12 @@ export class PollScheduler {
         if (waiter.urgency === 'now') this.activeStreak += 1;
         else {
           this.activeStreak = 0;
-          this.idlePhase = this.ring.phase(waiter.stream);
+          const phase = this.ring.phase(waiter.stream);
+          if (phase <= this.idlePhase) {
+            this.roundMs = grantedAt - this.roundStartedAt;
+            this.roundStartedAt = grantedAt;
+          }
+          this.idlePhase = phase;
         }
         waiter.cleanup();
         let open = true;
