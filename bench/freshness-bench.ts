@@ -260,6 +260,32 @@ function stageBreakdown(records: readonly Written[], calls: readonly ProxyCall[]
   ];
 }
 
+/**
+ * The budget while records are written: GetLogEvents calls per second, and the gaps between two
+ * calls of the same stream (the idle round-robin's round, the wait of a record on one stream).
+ */
+function callsWhileWriting(calls: readonly ProxyCall[], range: TimeRange): string {
+  const inRange = calls.filter(
+    (c) => c.operation === 'GetLogEvents' && c.at >= range.from && c.at <= range.to,
+  );
+  const byStream = new Map<string, number[]>();
+  for (const call of inRange) {
+    const key = `${call.logGroup ?? ''} ${call.logStream ?? ''}`;
+    byStream.set(key, [...(byStream.get(key) ?? []), call.at]);
+  }
+  const gaps = [...byStream.values()]
+    .flatMap((times) => times.slice(1).map((t, i) => (t - (times[i] as number)) / 1000))
+    .sort((a, b) => a - b);
+  const seconds = (range.to - range.from) / 1000;
+  const f = (v: number) => v.toFixed(2);
+  return (
+    `while writing: ${inRange.length} GetLogEvents calls in ${seconds.toFixed(0)} s ` +
+    `(${(inRange.length / seconds).toFixed(2)}/s); gap between two calls of a stream ` +
+    `p50 ${f(percentile(gaps, 0.5))} p95 ${f(percentile(gaps, 0.95))} ` +
+    `p99 ${f(percentile(gaps, 0.99))} max ${f(gaps.at(-1) ?? Number.NaN)} s`
+  );
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -542,6 +568,7 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
           .join(', '),
     );
     for (const line of stageBreakdown(records, calls)) console.log(line);
+    console.log(callsWhileWriting(calls, { from: writeStart, to: lastWriteAt }));
     const missingSearch = records.length - toSearch.length;
     const missingKafka = records.length - toKafka.length;
     if (missingSearch > 0 || missingKafka > 0) {
