@@ -52,6 +52,8 @@ interface Waiter {
   readonly stream: StreamRef;
   readonly key: string;
   urgency: PollUrgency;
+  /** Woken by a sibling's data (see {@link PollScheduler.wakeSiblings}). */
+  woken: boolean;
   /** Not granted before this time. */
   notBefore: number;
   /** Request order: active streams are served first come, first served. */
@@ -79,7 +81,10 @@ interface Waiter {
  *   for good and the next copy waited up to a whole round. A call out of turn (a wake-up, the
  *   follow-up after data) counts as the stream's turn, as in plain round-robin;
  * - data on one stream after it was idle wakes its idle siblings ({@link wakeSiblings}), which
- *   then are served like active streams.
+ *   then are served like active streams. A woken stream that finds nothing is looked at once
+ *   more `minIdleMs` later, again like an active stream: each HSM's copy reaches CloudWatch on
+ *   its own, a little apart from the others, and the wake-up can come before it; without the
+ *   second look, such a copy waited a whole round (most of the slowest records in the bench).
  * The budget itself (TokenBucket) guarantees the call rate is never exceeded.
  */
 export class PollScheduler {
@@ -90,6 +95,8 @@ export class PollScheduler {
   private readonly waiters = new Map<string, Waiter>();
   /** Per log group: its streams that are being polled, and when one of them was last called. */
   private readonly groups = new Map<string, { streams: Set<string>; lastCall: number }>();
+  /** Woken streams that were called: if they found nothing, they get one more look. */
+  private readonly secondLook = new Set<string>();
   private requests = 0;
   /** Calls granted to active streams since the last idle one. */
   private activeStreak = 0;
@@ -124,11 +131,14 @@ export class PollScheduler {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
         reject(abortError(signal));
       };
+      // A woken stream that found nothing gets one more look, served like a stream with data.
+      const secondLook = this.secondLook.delete(key) && urgency === 'idle';
       const notBefore = urgency === 'now' ? now : now + this.minIdleMs;
       const waiter: Waiter = {
         stream,
         key,
-        urgency,
+        urgency: secondLook ? 'now' : urgency,
+        woken: false,
         notBefore,
         seq: this.requests++,
         resolve,
@@ -153,6 +163,7 @@ export class PollScheduler {
   forget(stream: StreamRef): void {
     const group = this.groups.get(stream.logGroup);
     group?.streams.delete(streamKey(stream));
+    this.secondLook.delete(streamKey(stream));
     if (group?.streams.size === 0) this.groups.delete(stream.logGroup);
   }
 
@@ -169,6 +180,7 @@ export class PollScheduler {
       if (waiter.key === key) continue;
       // Keeps its place in request order, so it goes before streams that asked since.
       waiter.urgency = 'now';
+      waiter.woken = true;
       waiter.notBefore = now;
       woken += 1;
     }
@@ -253,6 +265,7 @@ export class PollScheduler {
         this.activeStreak = waiter.urgency === 'now' ? this.activeStreak + 1 : 0;
         const group = this.groups.get(waiter.stream.logGroup);
         if (group !== undefined) group.lastCall = grantedAt;
+        if (waiter.woken) this.secondLook.add(waiter.key);
         waiter.cleanup();
         let open = true;
         waiter.resolve({

@@ -228,6 +228,33 @@ describe('PollScheduler', () => {
     );
   });
 
+  it('looks once more at a woken sibling that found nothing, minIdleMs later and ahead of idle streams', async () => {
+    const clock = new FakeClock();
+    const scheduler = new PollScheduler(new TokenBucket({ ratePerSecond: 2 }, clock), clock, {
+      minIdleMs: 1000,
+    });
+    const clusterA = Array.from({ length: 4 }, (_, i) => stream('a', `hsm-${i}`));
+    const others = Array.from({ length: 12 }, (_, i) => stream(`b${i % 3}`, `hsm-${i}`));
+    // Every call finds nothing: the copies of the login had not reached the siblings yet.
+    const run = simulate(scheduler, clock, [...clusterA, ...others], () => 'idle');
+    await clock.advance(30_000);
+    scheduler.wakeSiblings(clusterA[0] as StreamRef);
+    const wokeAt = clock.now();
+    await clock.advance(7000);
+    run.stop();
+    // At 2 calls/s a round of 16 streams takes 8 s: without the second look a sibling would
+    // not be read again within the next 7 s.
+    for (const s of clusterA.slice(1)) {
+      const times = run.grants.filter((g) => g.stream === s && g.at > wokeAt).map((g) => g.at);
+      assert.equal(times.length, 2, `${s.logStream}: ${times.map((t) => t - wokeAt).join()}`);
+      const [woken, again] = times as [number, number];
+      assert.ok(
+        again - woken >= 1000 && again - wokeAt <= 4000,
+        `${s.logStream}: ${again - wokeAt}`,
+      );
+    }
+  });
+
   it('spreads the streams of one log group over the round-robin, also after a wake-up', async () => {
     const clock = new FakeClock();
     const rate = 8;
