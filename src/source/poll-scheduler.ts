@@ -52,8 +52,6 @@ interface Waiter {
   readonly stream: StreamRef;
   readonly key: string;
   urgency: PollUrgency;
-  /** Woken by a sibling's data (see {@link PollScheduler.wakeSiblings}). */
-  woken: boolean;
   /** Not granted before this time. */
   notBefore: number;
   /** Request order: active streams are served first come, first served. */
@@ -70,21 +68,19 @@ interface Waiter {
  * - a stream that just returned data is served at once, first come first served among such
  *   streams; while they wait, every fourth call still goes to an idle stream, so a backlog never
  *   starves the others;
- * - an idle stream is due `minIdleMs` after its last call, and idle streams are polled
- *   round-robin as often as the budget left by active streams allows: the longest wait follows
- *   from the budget and the number of streams (a round of about streams / rate seconds; at most
- *   about two rounds, see below) instead of a fixed back-off ceiling. The next idle stream is
- *   the one with the highest score: how long it is overdue, plus how long no stream of its log
- *   group (its cluster) has been read. So the streams of a cluster spread out over the round, and
- *   a login CloudHSM copies to every HSM is found within a fraction of a round; in plain "most
- *   overdue first" order the siblings, read together after a wake-up, stayed next to each other
- *   for good and the next copy waited up to a whole round. A call out of turn (a wake-up, the
- *   follow-up after data) counts as the stream's turn, as in plain round-robin;
+ * - idle streams are polled round-robin as often as the budget left by active streams allows:
+ *   the longest wait follows from the budget and the number of streams (a round of streams /
+ *   rate seconds) instead of a fixed back-off ceiling. The round-robin walks a ring
+ *   ({@link PhaseRing}) on which the streams of one log group are spread evenly, so a login
+ *   CloudHSM copies to every HSM of a cluster is found within about 1 / (HSMs) of a round, and
+ *   wakes the siblings; in "most overdue first" order the siblings, read together after a
+ *   wake-up, would stay next to each other and the next copy would wait a whole round;
+ * - an idle stream is due `minIdleMs` or half a round after its last call, whichever is
+ *   longer: the ring passes a stream that was just read out of turn (a woken sibling, the
+ *   follow-up after data), so those calls stand in for its turn instead of adding to the round.
+ *   Such a stream waits at most about one and a half rounds;
  * - data on one stream after it was idle wakes its idle siblings ({@link wakeSiblings}), which
- *   then are served like active streams. A woken stream that finds nothing is looked at once
- *   more `minIdleMs` later, again like an active stream: each HSM's copy reaches CloudWatch on
- *   its own, a little apart from the others, and the wake-up can come before it; without the
- *   second look, such a copy waited a whole round (most of the slowest records in the bench).
+ *   then are served like active streams.
  * The budget itself (TokenBucket) guarantees the call rate is never exceeded.
  */
 export class PollScheduler {
@@ -93,10 +89,12 @@ export class PollScheduler {
   private readonly minIdleMs: number;
   private readonly onSiblingsWoken: ((stream: StreamRef, woken: number) => void) | undefined;
   private readonly waiters = new Map<string, Waiter>();
-  /** Per log group: its streams that are being polled, and when one of them was last called. */
-  private readonly groups = new Map<string, { streams: Set<string>; lastCall: number }>();
-  /** Woken streams that were called: if they found nothing, they get one more look. */
-  private readonly secondLook = new Set<string>();
+  private readonly ring = new PhaseRing();
+  /** Phase of the last idle stream served: the round-robin goes on from there. */
+  private idlePhase = -1;
+  /** When the ring's current round began, and how long the last one took. */
+  private roundStartedAt: number;
+  private roundMs = 0;
   private requests = 0;
   /** Calls granted to active streams since the last idle one. */
   private activeStreak = 0;
@@ -108,6 +106,7 @@ export class PollScheduler {
     this.clock = clock;
     this.minIdleMs = Math.max(0, options.minIdleMs ?? 1000);
     this.onSiblingsWoken = options.onSiblingsWoken;
+    this.roundStartedAt = clock.now();
   }
 
   /** Streams waiting for a call. */
@@ -131,14 +130,11 @@ export class PollScheduler {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
         reject(abortError(signal));
       };
-      // A woken stream that found nothing gets one more look, served like a stream with data.
-      const secondLook = this.secondLook.delete(key) && urgency === 'idle';
-      const notBefore = urgency === 'now' ? now : now + this.minIdleMs;
+      const notBefore = urgency === 'now' ? now : now + Math.max(this.minIdleMs, this.roundMs / 2);
       const waiter: Waiter = {
         stream,
         key,
-        urgency: secondLook ? 'now' : urgency,
-        woken: false,
+        urgency,
         notBefore,
         seq: this.requests++,
         resolve,
@@ -146,25 +142,19 @@ export class PollScheduler {
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const group = this.groups.get(stream.logGroup);
-      if (group === undefined) {
-        this.groups.set(stream.logGroup, { streams: new Set([key]), lastCall: now });
-      } else group.streams.add(key);
+      this.ring.add(stream);
       this.waiters.set(key, waiter);
       this.kick();
     });
   }
 
   /**
-   * `stream` is no longer polled (its poller ended): what the scheduler keeps of its log group
-   * goes with the group's last stream, so it does not grow with the streams retired over the
-   * years. A stream that asks again is taken up again.
+   * `stream` is no longer polled (its poller ended): its place on the idle round-robin goes, so
+   * the ring stays even and does not grow with the streams retired over the years. A stream that
+   * asks again takes a place again.
    */
   forget(stream: StreamRef): void {
-    const group = this.groups.get(stream.logGroup);
-    group?.streams.delete(streamKey(stream));
-    this.secondLook.delete(streamKey(stream));
-    if (group?.streams.size === 0) this.groups.delete(stream.logGroup);
+    this.ring.remove(stream);
   }
 
   /**
@@ -180,7 +170,6 @@ export class PollScheduler {
       if (waiter.key === key) continue;
       // Keeps its place in request order, so it goes before streams that asked since.
       waiter.urgency = 'now';
-      waiter.woken = true;
       waiter.notBefore = now;
       woken += 1;
     }
@@ -198,29 +187,28 @@ export class PollScheduler {
 
   /**
    * The waiter to serve now: the longest-waiting active one, except that every
-   * ACTIVE_CALLS_PER_IDLE_CALL + 1st call goes to an idle one if any is due: the one that is
-   * most overdue plus how long its log group has gone unread (see the class comment).
+   * ACTIVE_CALLS_PER_IDLE_CALL + 1st call goes to an idle one if any is due: the next due one
+   * on the ring after the last idle stream served.
    */
   private due(now: number): Waiter | undefined {
     let active: Waiter | undefined;
     let idle: Waiter | undefined;
-    let idleScore = -Infinity;
+    let idleDistance = Infinity;
     for (const waiter of this.waiters.values()) {
       if (waiter.notBefore > now) continue;
       if (waiter.urgency === 'now') {
         if (active === undefined || waiter.seq < active.seq) active = waiter;
         continue;
       }
-      // Never more than the stream's own wait since its last call: that call was the group's too.
-      const groupQuiet = now - (this.groups.get(waiter.stream.logGroup)?.lastCall ?? now);
-      const score = now - waiter.notBefore + groupQuiet;
+      // How far ahead on the ring, in (0, 1]: the stream served last comes last.
+      const distance = 1 - ((this.idlePhase - this.ring.phase(waiter.stream) + 1) % 1);
       if (
         idle === undefined ||
-        score > idleScore ||
-        (score === idleScore && waiter.seq < idle.seq)
+        distance < idleDistance ||
+        (distance === idleDistance && waiter.seq < idle.seq)
       ) {
         idle = waiter;
-        idleScore = score;
+        idleDistance = distance;
       }
     }
     if (active === undefined || idle === undefined) return active ?? idle;
@@ -262,10 +250,16 @@ export class PollScheduler {
           continue;
         }
         this.waiters.delete(waiter.key);
-        this.activeStreak = waiter.urgency === 'now' ? this.activeStreak + 1 : 0;
-        const group = this.groups.get(waiter.stream.logGroup);
-        if (group !== undefined) group.lastCall = grantedAt;
-        if (waiter.woken) this.secondLook.add(waiter.key);
+        if (waiter.urgency === 'now') this.activeStreak += 1;
+        else {
+          this.activeStreak = 0;
+          const phase = this.ring.phase(waiter.stream);
+          if (phase <= this.idlePhase) {
+            this.roundMs = grantedAt - this.roundStartedAt;
+            this.roundStartedAt = grantedAt;
+          }
+          this.idlePhase = phase;
+        }
         waiter.cleanup();
         let open = true;
         waiter.resolve({
@@ -286,5 +280,51 @@ export class PollScheduler {
     } finally {
       this.pumping = false;
     }
+  }
+}
+
+/**
+ * Where each stream sits on the idle round-robin, as a phase in [0, 1): the streams of one log
+ * group (the HSMs of one cluster) are spread evenly around it, and the groups are offset from
+ * each other, so that consecutive turns go to different clusters. Stream k of a group of n,
+ * group g of G: (k + g / G) / n. Streams and groups are numbered in the order first seen.
+ */
+export class PhaseRing {
+  private readonly groups = new Map<string, string[]>();
+  /** Phase per stream key, computed when first asked after a change. */
+  private phases: Map<string, number> | undefined;
+
+  add(stream: StreamRef): void {
+    const members = this.groups.get(stream.logGroup);
+    if (members === undefined) this.groups.set(stream.logGroup, [stream.logStream]);
+    else if (!members.includes(stream.logStream)) members.push(stream.logStream);
+    else return;
+    this.phases = undefined;
+  }
+
+  remove(stream: StreamRef): void {
+    const members = this.groups.get(stream.logGroup);
+    const index = members?.indexOf(stream.logStream) ?? -1;
+    if (members === undefined || index < 0) return;
+    members.splice(index, 1);
+    if (members.length === 0) this.groups.delete(stream.logGroup);
+    this.phases = undefined;
+  }
+
+  /** The stream's phase; 0 for a stream not on the ring. */
+  phase(stream: StreamRef): number {
+    if (this.phases === undefined) {
+      const phases = new Map<string, number>();
+      let group = 0;
+      for (const [logGroup, members] of this.groups) {
+        for (const [index, logStream] of members.entries()) {
+          const offset = group / this.groups.size;
+          phases.set(streamKey({ logGroup, logStream }), (index + offset) / members.length);
+        }
+        group += 1;
+      }
+      this.phases = phases;
+    }
+    return this.phases.get(streamKey(stream)) ?? 0;
   }
 }
