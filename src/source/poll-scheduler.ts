@@ -1,5 +1,5 @@
 import { abortError, type Clock } from '../util/clock.js';
-import { streamKey, type StreamRef } from '../util/identity.js';
+import { isHsmStream, streamKey, type StreamRef } from '../util/identity.js';
 
 /**
  * Why a stream asks for its next GetLogEvents call: `now` after a page with events (there may be
@@ -158,16 +158,20 @@ export class PollScheduler {
   }
 
   /**
-   * `stream` returned data after being idle: its idle siblings (same log group) are polled next,
-   * like active streams, because CloudHSM copies logins and user management to every HSM.
+   * `stream` returned data after being idle: its idle sibling HSM streams (same log group) are
+   * polled next, like active streams, because CloudHSM copies logins and user management to
+   * every HSM of the cluster.
    */
   wakeSiblings(stream: StreamRef): void {
+    // Only HSM streams get the copies; the certificate-storage stream never does, so it neither
+    // wakes the HSMs nor is woken by them (waking it cost a call per copied login for nothing).
+    if (!isHsmStream(stream.logStream)) return;
     const now = this.clock.now();
     const key = streamKey(stream);
     let woken = 0;
     for (const waiter of this.waiters.values()) {
       if (waiter.stream.logGroup !== stream.logGroup || waiter.urgency !== 'idle') continue;
-      if (waiter.key === key) continue;
+      if (waiter.key === key || !isHsmStream(waiter.stream.logStream)) continue;
       // Keeps its place in request order, so it goes before streams that asked since.
       waiter.urgency = 'now';
       waiter.notBefore = now;

@@ -38,7 +38,6 @@ import {
   classify,
   eventTime,
   eventUid,
-  isHsmStream,
   reorder,
 } from './ocsf-builders.js';
 import type { NormalizeContext } from './ocsf-builders.js';
@@ -46,7 +45,7 @@ import type { CloudHsmUnmapped, OcsfEvent, OcsfResource } from './ocsf-event.js'
 import { parseRecord } from './parse.js';
 import { sequenceOf, type ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { hexCounter, messageHash, OCSF_VERSION } from '../util/identity.js';
+import { hexCounter, isHsmStream, messageHash, OCSF_VERSION } from '../util/identity.js';
 
 /** Kinds of integrity findings. */
 export type IntegrityFindingKind =

@@ -14,6 +14,7 @@ import type { CloudHsmUnmapped, OcsfEntity, OcsfEvent } from './ocsf-event.js';
 import type { CertStoreRecord, UnparseableRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { flat, join, term } from '../util/flat-string.js';
+import { isHsmStream } from '../util/identity.js';
 import {
   baseMetadata,
   buildCloud,
@@ -26,7 +27,6 @@ import {
   eventTime,
   finishMetadata,
   HSM_FEATURE,
-  isHsmStream,
   lookup,
   newEvent,
   OTHER_FEATURE,

@@ -51,11 +51,6 @@ export function clusterIdOf(logGroup: string): string {
 const CLUSTER_IDS = new Map<string, string>();
 const MAX_CLUSTER_IDS = 1024;
 
-/** HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster. */
-export function isHsmStream(logStream: string): boolean {
-  return logStream.startsWith('hsm-');
-}
-
 /**
  * `metadata.uid` (README "What it emits", Identity). HSM records with a valid sequence and reboot counter:
  * `<hsm-id>:<reboot counter>:<sequence>`, both lower-case hex as printed. Everything else:

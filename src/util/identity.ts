@@ -15,6 +15,15 @@ export interface StreamRef {
   readonly logStream: string;
 }
 
+/**
+ * HSM streams are named with the HSM id; the certificate-storage stream is named for the cluster.
+ * The transforms tell record kinds apart by it, and the scheduler which streams CloudHSM copies
+ * logins and user management to (the HSM streams, never the certificate-storage one).
+ */
+export function isHsmStream(logStream: string): boolean {
+  return logStream.startsWith('hsm-');
+}
+
 /** Stable map key for a stream (JSON, so no separator character can make two streams collide). */
 export function streamKey(stream: StreamRef): string {
   return JSON.stringify([stream.logGroup, stream.logStream]);

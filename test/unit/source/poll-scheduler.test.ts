@@ -228,6 +228,33 @@ describe('PollScheduler', () => {
     );
   });
 
+  it('wakes only HSM streams: not the certificate-storage stream, and not for its data', async () => {
+    const clock = new FakeClock();
+    const woken: number[] = [];
+    const scheduler = new PollScheduler(new TokenBucket({ ratePerSecond: 2 }, clock), clock, {
+      minIdleMs: 1000,
+      onSiblingsWoken: (_s, n) => woken.push(n),
+    });
+    const hsms = Array.from({ length: 3 }, (_, i) => stream('a', `hsm-${i}`));
+    const certs = stream('a', 'cluster-a');
+    const run = simulate(scheduler, clock, [...hsms, certs], () => 'idle');
+    await clock.advance(10_000);
+    // CloudHSM never copies a certificate-storage record to the HSMs: nothing to wake.
+    scheduler.wakeSiblings(certs);
+    assert.deepEqual(woken, [], 'data on the certificate-storage stream wakes nobody');
+    scheduler.wakeSiblings(hsms[0] as StreamRef);
+    const wokeAt = clock.now();
+    await clock.advance(1500);
+    run.stop();
+    assert.deepEqual(woken, [2], 'the two idle HSM siblings, not the certificate-storage stream');
+    const next = run.grants.filter((g) => g.at > wokeAt).slice(0, 2);
+    assert.deepEqual(
+      next.map((g) => g.stream.logStream).sort(),
+      ['hsm-1', 'hsm-2'],
+      'the two HSM siblings are the next two calls',
+    );
+  });
+
   it('keeps the streams of one log group spread around the round-robin, also after a wake-up', async () => {
     const clock = new FakeClock();
     const rate = 8;
