@@ -42,7 +42,6 @@ import {
   type TimeRange,
 } from '../test/integration/support/call-rate.js';
 import { startCloudWatchProxyProcess } from '../test/integration/support/cloudwatch-proxy-process.js';
-import type { ProxyCall } from '../test/integration/support/cloudwatch-proxy.js';
 import {
   initialRecords,
   layoutFleet,
@@ -198,92 +197,9 @@ function revision(dir: string): string {
 interface Written {
   readonly kind: ActionKind;
   readonly copies: number;
-  /** `<group> <stream>`, the key of the proxy's calls. */
-  readonly stream: string;
   readonly putAt: number;
   searchableAt?: number;
   kafkaAt?: number;
-}
-
-/**
- * Where the time of each record goes: PutLogEvents answered -> the first GetLogEvents call on its
- * stream that arrived at the proxy afterwards (the page that carried it: the emulator has it once
- * PutLogEvents answered) -> the message on Kafka -> searchable. For all records and for the
- * slowest 5 % to searchable, the tail the p99 is made of.
- */
-function stageBreakdown(records: readonly Written[], calls: readonly ProxyCall[]): string[] {
-  const callsOf = new Map<string, number[]>();
-  for (const call of calls) {
-    if (call.operation !== 'GetLogEvents') continue;
-    const key = `${call.logGroup ?? ''} ${call.logStream ?? ''}`;
-    let list = callsOf.get(key);
-    if (list === undefined) callsOf.set(key, (list = []));
-    list.push(call.at);
-  }
-  const rows = records.flatMap((w) => {
-    const fetchedAt = callsOf.get(w.stream)?.find((at) => at >= w.putAt);
-    if (fetchedAt === undefined || w.kafkaAt === undefined || w.searchableAt === undefined) {
-      return [];
-    }
-    return [
-      {
-        w,
-        fetch: (fetchedAt - w.putAt) / 1000,
-        kafka: (w.kafkaAt - fetchedAt) / 1000,
-        search: (w.searchableAt - w.kafkaAt) / 1000,
-        total: (w.searchableAt - w.putAt) / 1000,
-      },
-    ];
-  });
-  rows.sort((a, b) => a.total - b.total);
-  const tail = rows.slice(Math.floor(rows.length * 0.95));
-  const f = (v: number) => v.toFixed(2);
-  const stages = (set: typeof rows) =>
-    (['fetch', 'kafka', 'search'] as const)
-      .map((stage) => {
-        const sorted = set.map((r) => r[stage]).sort((a, b) => a - b);
-        const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-        return `${stage} mean ${f(mean)} p50 ${f(percentile(sorted, 0.5))} p99 ${f(percentile(sorted, 0.99))}`;
-      })
-      .join('; ');
-  const kinds = new Map<string, number>();
-  for (const r of tail) kinds.set(r.w.kind, (kinds.get(r.w.kind) ?? 0) + 1);
-  return [
-    `stages (s; fetch = PutLogEvents -> GetLogEvents call carrying it, kafka = that call -> ` +
-      `message on Kafka, search = Kafka -> searchable) of ${rows.length} records: ${stages(rows)}`,
-    `  slowest ${tail.length} to searchable: ${stages(tail)}; kinds ` +
-      [...kinds].map(([kind, n]) => `${kind} ${n}`).join(', '),
-    `  each: ` +
-      tail
-        .map((r) => `${f(r.total)}=${f(r.fetch)}+${f(r.kafka)}+${f(r.search)} ${r.w.kind}`)
-        .join(', '),
-  ];
-}
-
-/**
- * The budget while records are written: GetLogEvents calls per second, and the gaps between two
- * calls of the same stream (the idle round-robin's round, the wait of a record on one stream).
- */
-function callsWhileWriting(calls: readonly ProxyCall[], range: TimeRange): string {
-  const inRange = calls.filter(
-    (c) => c.operation === 'GetLogEvents' && c.at >= range.from && c.at <= range.to,
-  );
-  const byStream = new Map<string, number[]>();
-  for (const call of inRange) {
-    const key = `${call.logGroup ?? ''} ${call.logStream ?? ''}`;
-    byStream.set(key, [...(byStream.get(key) ?? []), call.at]);
-  }
-  const gaps = [...byStream.values()]
-    .flatMap((times) => times.slice(1).map((t, i) => (t - (times[i] as number)) / 1000))
-    .sort((a, b) => a - b);
-  const seconds = (range.to - range.from) / 1000;
-  const f = (v: number) => v.toFixed(2);
-  return (
-    `while writing: ${inRange.length} GetLogEvents calls in ${seconds.toFixed(0)} s ` +
-    `(${(inRange.length / seconds).toFixed(2)}/s); gap between two calls of a stream ` +
-    `p50 ${f(percentile(gaps, 0.5))} p95 ${f(percentile(gaps, 0.95))} ` +
-    `p99 ${f(percentile(gaps, 0.99))} max ${f(gaps.at(-1) ?? Number.NaN)} s`
-  );
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -473,12 +389,7 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
         // Copies of one command land on the cluster's HSMs a few ms apart.
         if (i > 0) await sleep(2 + Math.floor(random() * 5));
         const { ts, putAt } = await put(record);
-        written.set(ts, {
-          kind: action.kind,
-          copies: action.records.length,
-          stream: `${record.logGroup} ${record.logStream}`,
-          putAt,
-        });
+        written.set(ts, { kind: action.kind, copies: action.records.length, putAt });
       }
     }
     const lastWriteAt = Date.now();
@@ -567,8 +478,6 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
           .map((op) => `${op} ${calls.filter((c) => c.operation === op).length}`)
           .join(', '),
     );
-    for (const line of stageBreakdown(records, calls)) console.log(line);
-    console.log(callsWhileWriting(calls, { from: writeStart, to: lastWriteAt }));
     const missingSearch = records.length - toSearch.length;
     const missingKafka = records.length - toKafka.length;
     if (missingSearch > 0 || missingKafka > 0) {

@@ -157,7 +157,7 @@ export const schema: convict.Schema<RawConfig> = {
       1_000,
     ),
     pollMinIntervalMs: ms(
-      'Shortest interval between two polls of an idle stream (ms). Idle streams are polled round-robin as often as the GetLogEvents budget allows, so their longest wait is about (streams / rateLimits.getLogEvents) seconds (a round); this floor keeps a small fleet from polling many times a second. An idle stream also waits at least half a round after a call out of turn (a sibling wake-up, the follow-up after data), which stands in for its turn.',
+      'Shortest interval between two polls of an idle stream (ms). Idle streams are polled round-robin as often as the GetLogEvents budget allows, so their longest wait is about (streams / rateLimits.getLogEvents) seconds; this floor keeps a small fleet from polling many times a second.',
       'POLL_MIN_INTERVAL_MS',
       1_000,
       0,

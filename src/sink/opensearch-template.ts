@@ -11,16 +11,7 @@
  */
 import { OCSF_VERSION } from '../util/identity.js';
 
-export const TEMPLATE_VERSION = 2;
-
-/**
- * How often a daily index makes new documents searchable. OpenSearch's default of 1 s was up to
- * a fifth of the time from `PutLogEvents` to searchable (README "Performance"); an audit index
- * takes a few documents a second, so the extra refreshes and small segments cost little. The
- * cost grows with the write rate: a large backfill indexes somewhat slower than at 1 s.
- * Version 2 of the template.
- */
-export const REFRESH_INTERVAL = '250ms';
+export const TEMPLATE_VERSION = 1;
 
 const keyword = { type: 'keyword' } as const;
 const keywordText = { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } };
@@ -145,11 +136,7 @@ export function indexTemplate(indexPrefix: string): Record<string, unknown> {
     version: TEMPLATE_VERSION,
     priority: 100,
     template: {
-      settings: {
-        number_of_shards: 1,
-        'index.mapping.total_fields.limit': 2000,
-        'index.refresh_interval': REFRESH_INTERVAL,
-      },
+      settings: { number_of_shards: 1, 'index.mapping.total_fields.limit': 2000 },
       mappings,
     },
     _meta: { managed_by: 'cloudhsm-audit-forwarder', ocsf_version: OCSF_VERSION },

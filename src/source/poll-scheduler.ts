@@ -15,11 +15,6 @@ export interface CallBudget {
   take(): { readonly at: number } | { readonly waitMs: number };
   /** Returns the token granted at `at` for a call that was not made. */
   giveBack(at: number): void;
-  /**
-   * The call granted at `at` is leaving now: the per-second cap counts it from now, so a call
-   * held up between grant and wire cannot end up closer than a second to the calls after it.
-   */
-  sent(at: number): void;
 }
 
 export interface PollSchedulerOptions {
@@ -38,8 +33,6 @@ export interface PollGrant {
   readonly waitedMs: number;
   /** The call will not be made after all: the token goes back to the budget. */
   giveBack(): void;
-  /** The call is leaving now (see {@link CallBudget.sent}); a no-op after `giveBack`. */
-  sent(): void;
 }
 
 /**
@@ -68,17 +61,10 @@ interface Waiter {
  * - a stream that just returned data is served at once, first come first served among such
  *   streams; while they wait, every fourth call still goes to an idle stream, so a backlog never
  *   starves the others;
- * - idle streams are polled round-robin as often as the budget left by active streams allows:
- *   the longest wait follows from the budget and the number of streams (a round of streams /
- *   rate seconds) instead of a fixed back-off ceiling. The round-robin walks a ring
- *   ({@link PhaseRing}) on which the streams of one log group are spread evenly, so a login
- *   CloudHSM copies to every HSM of a cluster is found within about 1 / (HSMs) of a round, and
- *   wakes the siblings; in "most overdue first" order the siblings, read together after a
- *   wake-up, would stay next to each other and the next copy would wait a whole round;
- * - an idle stream is due `minIdleMs` or half a round after its last call, whichever is
- *   longer: the ring passes a stream that was just read out of turn (a woken sibling, the
- *   follow-up after data), so those calls stand in for its turn instead of adding to the round.
- *   Such a stream waits at most about one and a half rounds;
+ * - an idle stream is due `minIdleMs` after its last call, and the most overdue goes first, so
+ *   idle streams are polled round-robin as often as the budget left by active streams allows:
+ *   the longest wait follows from the budget and the number of streams (streams / rate seconds)
+ *   instead of a fixed back-off ceiling;
  * - data on one stream after it was idle wakes its idle siblings ({@link wakeSiblings}), which
  *   then are served like active streams.
  * The budget itself (TokenBucket) guarantees the call rate is never exceeded.
@@ -89,12 +75,6 @@ export class PollScheduler {
   private readonly minIdleMs: number;
   private readonly onSiblingsWoken: ((stream: StreamRef, woken: number) => void) | undefined;
   private readonly waiters = new Map<string, Waiter>();
-  private readonly ring = new PhaseRing();
-  /** Phase of the last idle stream served: the round-robin goes on from there. */
-  private idlePhase = -1;
-  /** When the ring's current round began, and how long the last one took. */
-  private roundStartedAt: number;
-  private roundMs = 0;
   private requests = 0;
   /** Calls granted to active streams since the last idle one. */
   private activeStreak = 0;
@@ -106,7 +86,6 @@ export class PollScheduler {
     this.clock = clock;
     this.minIdleMs = Math.max(0, options.minIdleMs ?? 1000);
     this.onSiblingsWoken = options.onSiblingsWoken;
-    this.roundStartedAt = clock.now();
   }
 
   /** Streams waiting for a call. */
@@ -130,7 +109,7 @@ export class PollScheduler {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
         reject(abortError(signal));
       };
-      const notBefore = urgency === 'now' ? now : now + Math.max(this.minIdleMs, this.roundMs / 2);
+      const notBefore = urgency === 'now' ? now : now + this.minIdleMs;
       const waiter: Waiter = {
         stream,
         key,
@@ -142,19 +121,9 @@ export class PollScheduler {
         cleanup: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.ring.add(stream);
       this.waiters.set(key, waiter);
       this.kick();
     });
-  }
-
-  /**
-   * `stream` is no longer polled (its poller ended): its place on the idle round-robin goes, so
-   * the ring stays even and does not grow with the streams retired over the years. A stream that
-   * asks again takes a place again.
-   */
-  forget(stream: StreamRef): void {
-    this.ring.remove(stream);
   }
 
   /**
@@ -191,28 +160,21 @@ export class PollScheduler {
 
   /**
    * The waiter to serve now: the longest-waiting active one, except that every
-   * ACTIVE_CALLS_PER_IDLE_CALL + 1st call goes to an idle one if any is due: the next due one
-   * on the ring after the last idle stream served.
+   * ACTIVE_CALLS_PER_IDLE_CALL + 1st call goes to the most overdue idle one if any is due.
    */
   private due(now: number): Waiter | undefined {
     let active: Waiter | undefined;
     let idle: Waiter | undefined;
-    let idleDistance = Infinity;
     for (const waiter of this.waiters.values()) {
       if (waiter.notBefore > now) continue;
       if (waiter.urgency === 'now') {
         if (active === undefined || waiter.seq < active.seq) active = waiter;
-        continue;
-      }
-      // How far ahead on the ring, in (0, 1]: the stream served last comes last.
-      const distance = 1 - ((this.idlePhase - this.ring.phase(waiter.stream) + 1) % 1);
-      if (
+      } else if (
         idle === undefined ||
-        distance < idleDistance ||
-        (distance === idleDistance && waiter.seq < idle.seq)
+        waiter.notBefore < idle.notBefore ||
+        (waiter.notBefore === idle.notBefore && waiter.seq < idle.seq)
       ) {
         idle = waiter;
-        idleDistance = distance;
       }
     }
     if (active === undefined || idle === undefined) return active ?? idle;
@@ -254,16 +216,7 @@ export class PollScheduler {
           continue;
         }
         this.waiters.delete(waiter.key);
-        if (waiter.urgency === 'now') this.activeStreak += 1;
-        else {
-          this.activeStreak = 0;
-          const phase = this.ring.phase(waiter.stream);
-          if (phase <= this.idlePhase) {
-            this.roundMs = grantedAt - this.roundStartedAt;
-            this.roundStartedAt = grantedAt;
-          }
-          this.idlePhase = phase;
-        }
+        this.activeStreak = waiter.urgency === 'now' ? this.activeStreak + 1 : 0;
         waiter.cleanup();
         let open = true;
         waiter.resolve({
@@ -274,61 +227,10 @@ export class PollScheduler {
             this.budget.giveBack(token.at);
             this.kick();
           },
-          sent: () => {
-            if (!open) return;
-            open = false;
-            this.budget.sent(token.at);
-          },
         });
       }
     } finally {
       this.pumping = false;
     }
-  }
-}
-
-/**
- * Where each stream sits on the idle round-robin, as a phase in [0, 1): the streams of one log
- * group (the HSMs of one cluster) are spread evenly around it, and the groups are offset from
- * each other, so that consecutive turns go to different clusters. Stream k of a group of n,
- * group g of G: (k + g / G) / n. Streams and groups are numbered in the order first seen.
- */
-export class PhaseRing {
-  private readonly groups = new Map<string, string[]>();
-  /** Phase per stream key, computed when first asked after a change. */
-  private phases: Map<string, number> | undefined;
-
-  add(stream: StreamRef): void {
-    const members = this.groups.get(stream.logGroup);
-    if (members === undefined) this.groups.set(stream.logGroup, [stream.logStream]);
-    else if (!members.includes(stream.logStream)) members.push(stream.logStream);
-    else return;
-    this.phases = undefined;
-  }
-
-  remove(stream: StreamRef): void {
-    const members = this.groups.get(stream.logGroup);
-    const index = members?.indexOf(stream.logStream) ?? -1;
-    if (members === undefined || index < 0) return;
-    members.splice(index, 1);
-    if (members.length === 0) this.groups.delete(stream.logGroup);
-    this.phases = undefined;
-  }
-
-  /** The stream's phase; 0 for a stream not on the ring. */
-  phase(stream: StreamRef): number {
-    if (this.phases === undefined) {
-      const phases = new Map<string, number>();
-      let group = 0;
-      for (const [logGroup, members] of this.groups) {
-        for (const [index, logStream] of members.entries()) {
-          const offset = group / this.groups.size;
-          phases.set(streamKey({ logGroup, logStream }), (index + offset) / members.length);
-        }
-        group += 1;
-      }
-      this.phases = phases;
-    }
-    return this.phases.get(streamKey(stream)) ?? 0;
   }
 }

@@ -13,13 +13,6 @@ import type { PollUrgency } from './poll-scheduler.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
 
-/** A granted call with the pipeline capacity for its page. */
-interface Turn {
-  readonly reservation: Reservation;
-  /** To call when the request leaves: the budget counts the call from then. */
-  readonly sent: () => void;
-}
-
 /** Tuning of one poller (when it polls is the scheduler's: PollScheduler). */
 export interface PollerOptions {
   /** Events per GetLogEvents call (API maximum 10,000). @default 10000 */
@@ -129,7 +122,7 @@ export class StreamPoller {
   }
 
   start(): void {
-    this.running ??= this.supervise().finally(() => this.deps.limiter.polls.forget(this.stream));
+    this.running ??= this.supervise();
   }
 
   /** Queues a re-read of a time range behind the forward token (see {@link Batch.replay}). */
@@ -276,13 +269,13 @@ export class StreamPoller {
    * back to the budget (no call was made) and the stream queues for capacity, then for a turn
    * again: a granted call is made at once, so the budget's per-second cap holds on the wire.
    */
-  private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Turn> {
+  private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Reservation> {
     const { tracker, limiter, metrics } = this.deps;
     const grant = await limiter.polls.next(this.stream, urgency, signal);
     const now = tracker.tryReserve(this.stream, this.pageLimit);
     if (now !== undefined) {
       metrics.rateLimitWait('GetLogEvents', grant.waitedMs);
-      return { reservation: now, sent: () => grant.sent() };
+      return now;
     }
     grant.giveBack();
     // Backpressure before the API call: a slow pipeline stops reads, CloudWatch keeps the data.
@@ -290,7 +283,7 @@ export class StreamPoller {
     try {
       const again = await limiter.polls.next(this.stream, 'now', signal);
       metrics.rateLimitWait('GetLogEvents', again.waitedMs);
-      return { reservation, sent: () => again.sent() };
+      return reservation;
     } catch (error) {
       reservation.release();
       throw error;
@@ -299,7 +292,7 @@ export class StreamPoller {
 
   private async pollPage(urgency: PollUrgency, signal: AbortSignal): Promise<PageResult> {
     const { port, clock, metrics } = this.deps;
-    const { reservation, sent: onSend } = await this.turnWithCapacity(urgency, signal);
+    const reservation = await this.turnWithCapacity(urgency, signal);
     let registered = false;
     try {
       const sent = this.state.token;
@@ -320,7 +313,6 @@ export class StreamPoller {
                 limit: this.pageLimit,
               },
               signal,
-              onSend,
             ),
           sent !== undefined,
         );
@@ -407,7 +399,7 @@ export class StreamPoller {
     let sent: string | undefined;
     let events = 0;
     for (let page = 0; page < MAX_REREAD_PAGES; page += 1) {
-      const { reservation, sent: onSend } = await this.turnWithCapacity('now', signal);
+      const reservation = await this.turnWithCapacity('now', signal);
       let registered = false;
       try {
         const out = await instrumentedCall(this.deps, 'GetLogEvents', () =>
@@ -422,7 +414,6 @@ export class StreamPoller {
               limit: this.pageLimit,
             },
             signal,
-            onSend,
           ),
         );
         const atEnd = sent !== undefined && out.nextForwardToken === sent;

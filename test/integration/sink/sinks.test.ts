@@ -10,7 +10,7 @@ import { DeadLetter } from '../../../src/sink/dead-letter.js';
 import { createKafkaClient } from '../../../src/sink/kafka-client.js';
 import { KafkaSink } from '../../../src/sink/kafka.js';
 import { createOpenSearchClient } from '../../../src/sink/opensearch-client.js';
-import { dailyIndex, REFRESH_INTERVAL } from '../../../src/sink/opensearch-template.js';
+import { dailyIndex } from '../../../src/sink/opensearch-template.js';
 import { OpenSearchSink } from '../../../src/sink/opensearch.js';
 import type { OutboundEvent } from '../../../src/sink/outbound-event.js';
 import { startHttpGate } from '../support/http-gate.js';
@@ -217,10 +217,6 @@ describe('OpenSearch sink against the real node', () => {
       { type?: string }
     >;
     assert.equal(properties.time?.type, 'date');
-    const settings = await client.indices.getSettings({ index });
-    const indexSettings = (settings.body[index]?.settings as { index?: Record<string, unknown> })
-      .index;
-    assert.equal(indexSettings?.['refresh_interval'], REFRESH_INTERVAL, 'the template refresh');
     const doc = await client.get({ index, id: events[7]?.uid ?? '' });
     assert.equal(JSON.stringify(doc.body._source), events[7]?.json, '_source is the Kafka payload');
   });
