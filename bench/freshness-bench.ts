@@ -51,6 +51,7 @@ import {
 } from './freshness-workload.js';
 import { benchForwarderEnv, printStackStillRunning, useLocalStack } from './local-stack.js';
 import { seededRandom } from '../src/simulator/fleet.js';
+import { getLogEventsBudget } from '../src/util/cloudwatch-quotas.js';
 
 const OWN_CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -174,8 +175,11 @@ function forwarderEnv(extra: Record<string, string>, rate: number | undefined): 
   return { ...env, ...extra };
 }
 
-/** The forwarder's effective source settings, from its own `config print`. */
-function forwarderConfig(dir: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
+/** The forwarder's effective settings, from its own `config print`. */
+function forwarderConfig(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): { source: Record<string, unknown>; region: string | null } {
   const out = spawnSync(
     process.execPath,
     ['--import', 'tsx', join(dir, 'src/cli.ts'), 'config', 'print'],
@@ -184,9 +188,12 @@ function forwarderConfig(dir: string, env: NodeJS.ProcessEnv): Record<string, un
   if (out.status !== 0) {
     throw new Error(`"config print" of the forwarder in ${dir} failed: ${out.stderr}`);
   }
-  const config = JSON.parse(out.stdout) as { source?: Record<string, unknown> };
+  const config = JSON.parse(out.stdout) as {
+    source?: Record<string, unknown>;
+    aws?: { region?: string | null };
+  };
   if (config.source === undefined) throw new Error(`no "source" in the config of ${dir}`);
-  return config.source;
+  return { source: config.source, region: config.aws?.region ?? null };
 }
 
 function revision(dir: string): string {
@@ -278,10 +285,13 @@ export async function runFreshnessBench(args: readonly string[]): Promise<void> 
       },
       options.rate,
     );
-    const source = forwarderConfig(options.forwarderDir, env);
-    const rateLimits = source['rateLimits'] as { getLogEvents?: number } | undefined;
-    const budget = rateLimits?.getLogEvents;
-    if (budget === undefined) throw new Error('no source.rateLimits.getLogEvents in the config');
+    const { source, region } = forwarderConfig(options.forwarderDir, env);
+    const rateLimits = source['rateLimits'] as { getLogEvents?: number | 'auto' } | undefined;
+    const configured = rateLimits?.getLogEvents;
+    if (configured === undefined)
+      throw new Error('no source.rateLimits.getLogEvents in the config');
+    // `auto` is resolved the way the forwarder resolves it (its start-up log states the same).
+    const budget = getLogEventsBudget(configured, region).perSecond;
     const pacing = Object.fromEntries(
       Object.entries(source).filter(([key]) => /poll|idle|rate/i.test(key)),
     );

@@ -42,6 +42,7 @@ import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { RecentRecords } from './transform/recent-records.js';
 import { monotonicClock } from './util/clock.js';
+import { getLogEventsBudget } from './util/cloudwatch-quotas.js';
 import { ForwarderError, UsageError } from './util/errors.js';
 import { streamKey, type StreamRef } from './util/identity.js';
 
@@ -49,7 +50,6 @@ import { streamKey, type StreamRef } from './util/identity.js';
 export { createLogger } from './telemetry/logger.js';
 export type { PlannedStream } from './source/backfill-plan.js';
 
-/** The region the pod works in: configured, else the SDK's usual environment variable. */
 /** The pod's own region (configuration resolves `aws.region`, else `us-east-1`). */
 function awsRegion(config: Config): string {
   return config.enrichment.region;
@@ -329,11 +329,19 @@ export function createApp(config: Config, logger: Logger): App {
   const log = (component: string) => childLogger(logger, component);
 
   // One budget per account and region (the quotas' scope); every source of that scope shares it.
+  // Unlike awsRegion, no fallback region: without aws.region the lowest quota applies.
+  const getLogEvents = getLogEventsBudget(config.source.rateLimits.getLogEvents, config.aws.region);
+  log('source').info(
+    { getLogEventsPerSecond: getLogEvents.perSecond, region: config.aws.region },
+    getLogEvents.auto
+      ? 'GetLogEvents budget derived from the region quota (source.rateLimits.getLogEvents auto)'
+      : 'GetLogEvents budget as configured (source.rateLimits.getLogEvents)',
+  );
   const budgets = new BudgetRegistry(
     () =>
       new RateLimiter(
         {
-          GetLogEvents: { ratePerSecond: config.source.rateLimits.getLogEvents },
+          GetLogEvents: { ratePerSecond: getLogEvents.perSecond },
           DescribeLogStreams: { ratePerSecond: config.source.rateLimits.describeLogStreams },
           DescribeLogGroups: { ratePerSecond: config.source.rateLimits.describeLogGroups },
         },

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 import { UsageError } from '../util/errors.js';
-import { GET_LOG_EVENTS_HEADROOM } from '../util/cloudwatch-quotas.js';
+import { DEFAULT_BACKFILL_RATE } from '../util/cloudwatch-quotas.js';
 
 export interface BackfillArgs {
   /** Inclusive start, epoch ms. */
@@ -44,7 +44,7 @@ export function parseBackfillArgs(args: readonly string[]): BackfillArgs {
   let to: number | undefined;
   const logGroups: string[] = [];
   let dryRun = false;
-  let rate: number = GET_LOG_EVENTS_HEADROOM.backfill;
+  let rate: number = DEFAULT_BACKFILL_RATE;
   let stateDir: string | undefined;
   for (let i = 0; i < args.length; i += 1) {
     const arg = args[i] ?? '';
@@ -81,7 +81,7 @@ export function parseBackfillArgs(args: readonly string[]): BackfillArgs {
         rate = Number(text);
         if (!/^\d+(\.\d+)?$/.test(text) || !(rate > 0)) {
           throw new UsageError(
-            `--rate: invalid value "${text}"; give GetLogEvents calls per second, a number above 0 (default ${GET_LOG_EVENTS_HEADROOM.backfill}: the headroom the live forwarder leaves)`,
+            `--rate: invalid value "${text}"; give GetLogEvents calls per second, a number above 0 (default ${DEFAULT_BACKFILL_RATE}: the headroom the live forwarder leaves)`,
           );
         }
         break;

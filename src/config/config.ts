@@ -22,7 +22,8 @@ export interface Config {
     readonly pageLimit: number;
     /** Calls per second per API operation (shared by all streams). */
     readonly rateLimits: {
-      readonly getLogEvents: number;
+      /** `auto`: derived from the region's quota (defaultGetLogEventsBudget). */
+      readonly getLogEvents: number | 'auto';
       readonly describeLogStreams: number;
       readonly describeLogGroups: number;
     };

@@ -126,6 +126,21 @@ export function registerFormats(): void {
     },
   });
 
+  // A call rate, or `auto` for the default that depends on the region (cloudwatch-quotas.ts).
+  convict.addFormat({
+    name: 'fwd-rate',
+    coerce: (value: unknown) =>
+      typeof value === 'string' && NUMBER_TEXT.test(value.trim()) ? Number(value.trim()) : value,
+    validate: (value: unknown, item: convict.SchemaObj) => {
+      if (value === 'auto') return;
+      const schema = item as FormatSchema;
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        fail(`must be "auto" or a number ${rangeText(schema)}`.trimEnd());
+      }
+      checkRange(value, schema, '"auto" or a number');
+    },
+  });
+
   convict.addFormat({
     name: 'fwd-boolean',
     coerce: (value: unknown) => {

@@ -44,6 +44,7 @@ function deepFreeze<T>(value: T): T {
 const BLANK_MEANS_UNSET = new Set([
   'fwd-integer',
   'fwd-number',
+  'fwd-rate',
   'fwd-boolean',
   'fwd-enum',
   'fwd-start-position',

@@ -10,7 +10,8 @@ import type convict from 'convict';
 import {
   CLOUDWATCH_LOGS_QUOTAS,
   DEFAULT_BUDGETS,
-  GET_LOG_EVENTS_HEADROOM,
+  defaultGetLogEventsBudget,
+  GET_LOG_EVENTS_SHARE,
 } from '../util/cloudwatch-quotas.js';
 import { registerFormats } from './formats.js';
 
@@ -42,7 +43,11 @@ export interface RawConfig {
     gapRepairWindowMs: number;
     lookBackWindowMs: number;
     lookBackIntervalMs: number;
-    rateLimits: { getLogEvents: number; describeLogStreams: number; describeLogGroups: number };
+    rateLimits: {
+      getLogEvents: number | 'auto';
+      describeLogStreams: number;
+      describeLogGroups: number;
+    };
   };
   pipeline: {
     maxInFlightBatches: number;
@@ -197,9 +202,9 @@ export const schema: convict.Schema<RawConfig> = {
     ),
     rateLimits: {
       getLogEvents: {
-        doc: `GetLogEvents calls per second, shared by all streams of the account and region and never exceeded (quota: ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.perSecond}/s in the lowest regions, ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.note}; the default leaves ${GET_LOG_EVENTS_HEADROOM.console}/s for the console and ${GET_LOG_EVENTS_HEADROOM.backfill}/s for a backfill).`,
-        format: 'fwd-number',
-        default: DEFAULT_BUDGETS.GetLogEvents,
+        doc: `GetLogEvents calls per second, shared by all streams of the account and region and never exceeded. \`auto\`: ${GET_LOG_EVENTS_SHARE.live * 100} % of the region's quota (quota: ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.perSecond}/s in the lowest regions, ${CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.note}), so ${defaultGetLogEventsBudget(null)}/s there and ${defaultGetLogEventsBudget('us-east-1')}/s in most regions; the rest is left for the console and a backfill. With aws.region empty the region is not known, and the lowest quota applies.`,
+        format: 'fwd-rate',
+        default: 'auto',
         env: 'RATE_LIMIT_GET_LOG_EVENTS',
         min: 0.01,
         max: 1_000,

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { defaultStateDir, parseBackfillArgs, parseTime } from '../../src/commands/backfill-args.js';
 import { BackfillProgress, formatDuration } from '../../src/commands/backfill-progress.js';
 import { streamInRange } from '../../src/source/backfill-plan.js';
-import { GET_LOG_EVENTS_HEADROOM } from '../../src/util/cloudwatch-quotas.js';
+import { DEFAULT_BACKFILL_RATE } from '../../src/util/cloudwatch-quotas.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const FROM = Date.parse('2026-11-01T00:00:00Z');
@@ -34,7 +34,7 @@ describe('backfill command arguments', () => {
 
   it('defaults to the call rate the live forwarder leaves for a backfill', () => {
     const args = parseBackfillArgs(['--from', String(FROM), '--to', String(TO)]);
-    assert.equal(args.rate, GET_LOG_EVENTS_HEADROOM.backfill);
+    assert.equal(args.rate, DEFAULT_BACKFILL_RATE);
     assert.equal(parseBackfillArgs(['--from', '1', '--to', '2', '--rate', '0.5']).rate, 0.5);
     assert.equal(parseBackfillArgs(['--from', '1', '--to', '2', '--dry-run']).dryRun, true);
   });

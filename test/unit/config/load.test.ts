@@ -173,6 +173,24 @@ describe('loadConfig: types and values', () => {
     assert.match(message, /integer from 0 to 65535/);
   });
 
+  it('takes auto or a number for the GetLogEvents rate, auto by default', () => {
+    assert.equal(load().source.rateLimits.getLogEvents, 'auto');
+    assert.equal(
+      load({ RATE_LIMIT_GET_LOG_EVENTS: 'auto' }).source.rateLimits.getLogEvents,
+      'auto',
+    );
+    assert.equal(load({ RATE_LIMIT_GET_LOG_EVENTS: '12.5' }).source.rateLimits.getLogEvents, 12.5);
+    assert.equal(load({ RATE_LIMIT_GET_LOG_EVENTS: '' }).source.rateLimits.getLogEvents, 'auto');
+    assert.match(
+      configError(() => load({ RATE_LIMIT_GET_LOG_EVENTS: 'fast' })),
+      /source\.rateLimits\.getLogEvents.*RATE_LIMIT_GET_LOG_EVENTS.*"auto" or a number from 0\.01 to 1000/,
+    );
+    assert.match(
+      configError(() => load({ RATE_LIMIT_GET_LOG_EVENTS: '0' })),
+      /source\.rateLimits\.getLogEvents.*"auto" or a number from 0\.01 to 1000/,
+    );
+  });
+
   it('rejects out-of-range numbers with the accepted range', () => {
     assert.match(
       configError(() => load({ PAGE_LIMIT: '20000' })),

@@ -4,7 +4,15 @@ import { describe, it } from 'node:test';
 
 import { schemaKeys } from '../../../src/config/schema.js';
 import { DEFAULT_RATE_LIMITS } from '../../../src/source/rate-limiter.js';
-import { CLOUDWATCH_LOGS_QUOTAS, DEFAULT_BUDGETS } from '../../../src/util/cloudwatch-quotas.js';
+import {
+  CLOUDWATCH_LOGS_QUOTAS,
+  DEFAULT_BUDGETS,
+  defaultGetLogEventsBudget,
+  GET_LOG_EVENTS_QUOTA_BY_REGION,
+  GET_LOG_EVENTS_SHARE,
+  getLogEventsBudget,
+  getLogEventsQuota,
+} from '../../../src/util/cloudwatch-quotas.js';
 
 const read = (path: string): string =>
   readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
@@ -26,7 +34,7 @@ describe('CloudWatch Logs quotas: one table, and everything agrees with it', () 
       assert.ok(DEFAULT_BUDGETS[op] < CLOUDWATCH_LOGS_QUOTAS[op].perSecond, op);
     }
     const defaults = new Map(schemaKeys().map((k) => [k.key, k.default]));
-    assert.equal(defaults.get('source.rateLimits.getLogEvents'), DEFAULT_BUDGETS.GetLogEvents);
+    assert.equal(defaults.get('source.rateLimits.getLogEvents'), 'auto');
     assert.equal(
       defaults.get('source.rateLimits.describeLogStreams'),
       DEFAULT_BUDGETS.DescribeLogStreams,
@@ -37,12 +45,46 @@ describe('CloudWatch Logs quotas: one table, and everything agrees with it', () 
     );
   });
 
+  it('the GetLogEvents default follows the region: the lowest quota where it is not known', () => {
+    assert.equal(getLogEventsQuota('us-east-1'), 25);
+    assert.equal(getLogEventsQuota('ap-south-1'), 25);
+    assert.equal(getLogEventsQuota('us-west-2'), 10);
+    assert.equal(getLogEventsQuota('eu-central-1'), 10);
+    assert.equal(getLogEventsQuota('eu-west-3'), 30);
+    for (const unknown of [
+      null,
+      'cn-north-1',
+      'us-gov-west-1',
+      'us-isob-east-1',
+      'eusc-de-east-1',
+    ]) {
+      assert.equal(
+        getLogEventsQuota(unknown),
+        CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.perSecond,
+        String(unknown),
+      );
+    }
+    // The table's lowest figure is the lowest per-region figure.
+    assert.equal(
+      Math.min(...Object.values(GET_LOG_EVENTS_QUOTA_BY_REGION)),
+      CLOUDWATCH_LOGS_QUOTAS.GetLogEvents.perSecond,
+    );
+    assert.equal(defaultGetLogEventsBudget('us-east-1'), 20);
+    assert.equal(defaultGetLogEventsBudget('eu-west-1'), 8);
+    assert.equal(defaultGetLogEventsBudget(null), DEFAULT_BUDGETS.GetLogEvents);
+    assert.deepEqual(getLogEventsBudget('auto', 'us-east-1'), { perSecond: 20, auto: true });
+    assert.deepEqual(getLogEventsBudget('auto', null), { perSecond: 8, auto: true });
+    assert.deepEqual(getLogEventsBudget(12.5, 'us-east-1'), { perSecond: 12.5, auto: false });
+    const { live, console, backfill } = GET_LOG_EVENTS_SHARE;
+    assert.ok(live + console + backfill <= 1 && console > 0 && backfill > 0);
+  });
+
   it('the chart values, the config docs and the README state the same defaults', () => {
     const values = read('helm/cloudhsm-audit-forwarder/values.yaml');
     const config = read('config/README.md');
     const readme = read('README.md');
     const cases = [
-      ['getLogEvents', 'RATE_LIMIT_GET_LOG_EVENTS', DEFAULT_BUDGETS.GetLogEvents],
+      ['getLogEvents', 'RATE_LIMIT_GET_LOG_EVENTS', 'auto'],
       ['describeLogStreams', 'RATE_LIMIT_DESCRIBE_LOG_STREAMS', DEFAULT_BUDGETS.DescribeLogStreams],
       ['describeLogGroups', 'RATE_LIMIT_DESCRIBE_LOG_GROUPS', DEFAULT_BUDGETS.DescribeLogGroups],
     ] as const;
@@ -52,9 +94,7 @@ describe('CloudWatch Logs quotas: one table, and everything agrees with it', () 
     }
     assert.match(
       readme,
-      new RegExp(
-        `\\| \`RATE_LIMIT_GET_LOG_EVENTS\` \\|[^\\n]*\\| \`${DEFAULT_BUDGETS.GetLogEvents}\` \\|`,
-      ),
+      new RegExp(`\\| \`RATE_LIMIT_GET_LOG_EVENTS\` \\|[^\\n]*\\| \`auto\` \\|`),
     );
   });
 
