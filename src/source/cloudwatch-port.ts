@@ -72,7 +72,12 @@ export interface CloudWatchPort {
     input: DescribeLogStreamsInput,
     signal?: AbortSignal,
   ): Promise<DescribeLogStreamsOutput>;
-  getLogEvents(input: GetLogEventsInput, signal?: AbortSignal): Promise<GetLogEventsOutput>;
+  /** `onSend` is called when the request is about to leave (the call budget counts it then). */
+  getLogEvents(
+    input: GetLogEventsInput,
+    signal?: AbortSignal,
+    onSend?: () => void,
+  ): Promise<GetLogEventsOutput>;
 }
 
 export interface CloudWatchClientOptions {
@@ -165,17 +170,32 @@ export class SdkCloudWatchPort implements CloudWatchPort {
     };
   }
 
-  async getLogEvents(input: GetLogEventsInput, signal?: AbortSignal): Promise<GetLogEventsOutput> {
+  async getLogEvents(
+    input: GetLogEventsInput,
+    signal?: AbortSignal,
+    onSend?: () => void,
+  ): Promise<GetLogEventsOutput> {
+    const command = new GetLogEventsCommand({
+      logGroupName: input.logGroupName,
+      logStreamName: input.logStreamName,
+      nextToken: input.nextToken,
+      startTime: input.startTime,
+      endTime: input.endTime,
+      startFromHead: input.startFromHead,
+      limit: input.limit,
+    });
+    if (onSend !== undefined) {
+      // Last of the request's own steps (after signing), right before the HTTP handler.
+      command.middlewareStack.add(
+        (next) => (args) => {
+          onSend();
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low', name: 'callBudgetSendTime' },
+      );
+    }
     const out = await this.client.send(
-      new GetLogEventsCommand({
-        logGroupName: input.logGroupName,
-        logStreamName: input.logStreamName,
-        nextToken: input.nextToken,
-        startTime: input.startTime,
-        endTime: input.endTime,
-        startFromHead: input.startFromHead,
-        limit: input.limit,
-      }),
+      command,
       signal === undefined ? {} : { abortSignal: signal },
     );
     if (out.nextForwardToken === undefined || out.nextForwardToken === '') {

@@ -15,6 +15,11 @@ export interface CallBudget {
   take(): { readonly at: number } | { readonly waitMs: number };
   /** Returns the token granted at `at` for a call that was not made. */
   giveBack(at: number): void;
+  /**
+   * The call granted at `at` is leaving now: the per-second cap counts it from now, so a call
+   * held up between grant and wire cannot end up closer than a second to the calls after it.
+   */
+  sent(at: number): void;
 }
 
 export interface PollSchedulerOptions {
@@ -33,6 +38,8 @@ export interface PollGrant {
   readonly waitedMs: number;
   /** The call will not be made after all: the token goes back to the budget. */
   giveBack(): void;
+  /** The call is leaving now (see {@link CallBudget.sent}); a no-op after `giveBack`. */
+  sent(): void;
 }
 
 /**
@@ -226,6 +233,11 @@ export class PollScheduler {
             open = false;
             this.budget.giveBack(token.at);
             this.kick();
+          },
+          sent: () => {
+            if (!open) return;
+            open = false;
+            this.budget.sent(token.at);
           },
         });
       }

@@ -19,13 +19,12 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<ApiOperation, Required<RateLim
 };
 
 /**
- * Sliding window for the per-second cap. A call leaves the process a little after its grant, and
- * that delay varies (a garbage-collection pause, a busy event loop): with a window of exactly one
- * second, one late call followed by punctual ones put rate+1 calls into one second on the wire
- * (seen on a loaded 2-core machine). 50 ms of headroom absorbs such delays; at saturation the
- * cap then allows floor(rate) calls per 1.05 s, about 5 % below the configured rate.
+ * Sliding window for the per-second cap. A call is counted from when it leaves (`sent`), not
+ * from its grant: the delay between the two varies (a garbage-collection pause, a busy event
+ * loop), and counted from the grant, one late call followed by punctual ones put rate+1 calls
+ * into one second on the wire (seen on a loaded 2-core machine, even with 50 ms of headroom).
  */
-const WINDOW_MS = 1050;
+const WINDOW_MS = 1000;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -113,6 +112,17 @@ export class TokenBucket implements CallBudget {
     this.tokens = Math.min(this.burst, this.tokens + 1);
     // A waiter may be able to go now.
     if (this.queue.length > 0) void this.pump();
+  }
+
+  sent(at: number): void {
+    const index = this.recent.lastIndexOf(at);
+    const now = this.clock.now();
+    if (index < 0 || now <= at) return;
+    this.recent.splice(index, 1);
+    // Kept in time order: the window drops its oldest entries from the front.
+    let insert = this.recent.length;
+    while (insert > 0 && (this.recent[insert - 1] as number) > now) insert -= 1;
+    this.recent.splice(insert, 0, now);
   }
 
   /** 0 after taking a token; otherwise ms to wait before trying again. */

@@ -13,6 +13,13 @@ import type { PollUrgency } from './poll-scheduler.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceMetrics } from './source-metrics.js';
 
+/** A granted call with the pipeline capacity for its page. */
+interface Turn {
+  readonly reservation: Reservation;
+  /** To call when the request leaves: the budget counts the call from then. */
+  readonly sent: () => void;
+}
+
 /** Tuning of one poller (when it polls is the scheduler's: PollScheduler). */
 export interface PollerOptions {
   /** Events per GetLogEvents call (API maximum 10,000). @default 10000 */
@@ -269,13 +276,13 @@ export class StreamPoller {
    * back to the budget (no call was made) and the stream queues for capacity, then for a turn
    * again: a granted call is made at once, so the budget's per-second cap holds on the wire.
    */
-  private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Reservation> {
+  private async turnWithCapacity(urgency: PollUrgency, signal: AbortSignal): Promise<Turn> {
     const { tracker, limiter, metrics } = this.deps;
     const grant = await limiter.polls.next(this.stream, urgency, signal);
     const now = tracker.tryReserve(this.stream, this.pageLimit);
     if (now !== undefined) {
       metrics.rateLimitWait('GetLogEvents', grant.waitedMs);
-      return now;
+      return { reservation: now, sent: () => grant.sent() };
     }
     grant.giveBack();
     // Backpressure before the API call: a slow pipeline stops reads, CloudWatch keeps the data.
@@ -283,7 +290,7 @@ export class StreamPoller {
     try {
       const again = await limiter.polls.next(this.stream, 'now', signal);
       metrics.rateLimitWait('GetLogEvents', again.waitedMs);
-      return reservation;
+      return { reservation, sent: () => again.sent() };
     } catch (error) {
       reservation.release();
       throw error;
@@ -292,7 +299,7 @@ export class StreamPoller {
 
   private async pollPage(urgency: PollUrgency, signal: AbortSignal): Promise<PageResult> {
     const { port, clock, metrics } = this.deps;
-    const reservation = await this.turnWithCapacity(urgency, signal);
+    const { reservation, sent: onSend } = await this.turnWithCapacity(urgency, signal);
     let registered = false;
     try {
       const sent = this.state.token;
@@ -313,6 +320,7 @@ export class StreamPoller {
                 limit: this.pageLimit,
               },
               signal,
+              onSend,
             ),
           sent !== undefined,
         );
@@ -399,7 +407,7 @@ export class StreamPoller {
     let sent: string | undefined;
     let events = 0;
     for (let page = 0; page < MAX_REREAD_PAGES; page += 1) {
-      const reservation = await this.turnWithCapacity('now', signal);
+      const { reservation, sent: onSend } = await this.turnWithCapacity('now', signal);
       let registered = false;
       try {
         const out = await instrumentedCall(this.deps, 'GetLogEvents', () =>
@@ -414,6 +422,7 @@ export class StreamPoller {
               limit: this.pageLimit,
             },
             signal,
+            onSend,
           ),
         );
         const atEnd = sent !== undefined && out.nextForwardToken === sent;

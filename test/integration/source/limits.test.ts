@@ -26,9 +26,9 @@ class CountingPort implements CloudWatchPort {
     this.inner.describeLogGroups(i, s);
   describeLogStreams: CloudWatchPort['describeLogStreams'] = (i, s) =>
     this.inner.describeLogStreams(i, s);
-  getLogEvents = (input: GetLogEventsInput, signal?: AbortSignal) => {
+  getLogEvents = (input: GetLogEventsInput, signal?: AbortSignal, onSend?: () => void) => {
     this.calls.push(performance.now());
-    return this.inner.getLogEvents(input, signal);
+    return this.inner.getLogEvents(input, signal, onSend);
   };
 }
 
