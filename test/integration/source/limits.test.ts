@@ -15,7 +15,7 @@ import { checkpointDir } from './support/checkpoint-dir.js';
 import { MemorySink } from './support/memory-sink.js';
 import { TEST_SCOPE } from '../../helpers/checkpoint-scope.js';
 
-/** Records the instant of every GetLogEvents call. */
+/** Records the instant every GetLogEvents call leaves (the SDK's send hook: onSend). */
 class CountingPort implements CloudWatchPort {
   readonly calls: number[] = [];
   private readonly inner: CloudWatchPort;
@@ -26,10 +26,11 @@ class CountingPort implements CloudWatchPort {
     this.inner.describeLogGroups(i, s);
   describeLogStreams: CloudWatchPort['describeLogStreams'] = (i, s) =>
     this.inner.describeLogStreams(i, s);
-  getLogEvents = (input: GetLogEventsInput, signal?: AbortSignal, onSend?: () => void) => {
-    this.calls.push(performance.now());
-    return this.inner.getLogEvents(input, signal, onSend);
-  };
+  getLogEvents = (input: GetLogEventsInput, signal?: AbortSignal, onSend?: () => void) =>
+    this.inner.getLogEvents(input, signal, () => {
+      this.calls.push(performance.now());
+      onSend?.();
+    });
 }
 
 function maxPerSlidingSecond(times: readonly number[]): number {
@@ -70,6 +71,7 @@ describe('rate limits and failures against the emulator', () => {
     const seconds = ((port.calls.at(-1) ?? 0) - (port.calls[0] ?? 0)) / 1000;
     console.log(`(d) ${port.calls.length} calls in ${seconds.toFixed(1)} s, max ${max} per second`);
     assert.ok(max <= 5, `max ${max} calls in a sliding second`);
+    assert.ok(port.calls.length >= 300, `the SDK port reported ${port.calls.length} sends`);
     assert.equal(sink.count, 300);
   });
 
