@@ -81,9 +81,9 @@ describe('TokenBucket', () => {
     assert.equal(bucket.waiting, 1);
     let granted = false;
     void next.then(() => (granted = true));
-    await clock.advance(999);
+    await clock.advance(1019);
     assert.equal(granted, false);
-    await clock.advance(1);
+    await clock.advance(1); // 1 s plus the limiter's 20 ms window headroom
     assert.equal(granted, true);
   });
 });
@@ -97,9 +97,9 @@ describe('RateLimiter', () => {
     await limiter.acquire('DescribeLogStreams');
     let second = false;
     void limiter.acquire('GetLogEvents').then(() => (second = true));
-    await clock.advance(999);
+    await clock.advance(1019);
     assert.equal(second, false);
-    await clock.advance(1);
+    await clock.advance(1); // 1 s plus the limiter's 20 ms window headroom
     assert.equal(second, true);
   });
 });
