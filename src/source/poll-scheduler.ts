@@ -114,6 +114,9 @@ export class PollScheduler {
     return new Promise<PollGrant>((resolve, reject) => {
       const onAbort = (): void => {
         if (this.waiters.get(key) === waiter) this.waiters.delete(key);
+        // With nobody left waiting the pump's nap has nothing to wait for, and its timer would
+        // keep a stopping process alive until it fires.
+        if (this.waiters.size === 0) this.nap?.abort();
         reject(abortError(signal));
       };
       const notBefore = urgency === 'now' ? now : now + this.minIdleMs;

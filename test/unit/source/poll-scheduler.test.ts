@@ -7,7 +7,7 @@ import { PollScheduler } from '../../../src/source/poll-scheduler.js';
 import { TokenBucket } from '../../../src/source/rate-limiter.js';
 import type { StreamRef } from '../../../src/util/identity.js';
 import { peakPerSecond } from '../../integration/support/call-rate.js';
-import { FakeClock } from './support/fake-clock.js';
+import { FakeClock, flush } from './support/fake-clock.js';
 
 const stream = (cluster: string, hsm: string): StreamRef => ({
   logGroup: `/aws/cloudhsm/${cluster}`,
@@ -253,6 +253,24 @@ describe('PollScheduler', () => {
       ['hsm-1', 'hsm-2'],
       'the two HSM siblings are the next two calls',
     );
+  });
+
+  it('leaves no timer behind when its last waiter aborts, so a stopping process can exit', async () => {
+    const clock = new FakeClock();
+    // A long floor, like a long round: the pump naps until the idle stream is due.
+    const scheduler = new PollScheduler(new TokenBucket({ ratePerSecond: 8 }, clock), clock, {
+      minIdleMs: 60_000,
+    });
+    const controller = new AbortController();
+    const waiting = scheduler.next(stream('c', 'a'), 'idle', controller.signal);
+    await flush();
+    assert.equal(clock.pending, 1, 'the pump naps until the stream is due');
+    controller.abort();
+    await assert.rejects(waiting, { name: 'AbortError' });
+    await flush();
+    // A timer left running would keep the event loop, and so the process, alive for the rest of
+    // its minute after SIGTERM.
+    assert.equal(clock.pending, 0, 'no nap left once nobody waits');
   });
 
   it('gives a token back for a call that was not made, and drops aborted waiters', async () => {
