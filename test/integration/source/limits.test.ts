@@ -64,9 +64,13 @@ describe('rate limits and failures against the emulator', () => {
     const sink = new MemorySink();
     sink.source = source;
     await source.start(sink.handler);
-    await waitFor(() => sink.received.size === 300, 90_000, 'all 300 streams');
-    await source.stop();
-    cwl.destroy();
+    try {
+      await waitFor(() => sink.received.size === 300, 90_000, 'all 300 streams');
+    } finally {
+      // Also on a timeout: running pollers would keep the test process alive for good.
+      await source.stop();
+      cwl.destroy();
+    }
     const max = maxPerSlidingSecond(port.calls);
     const seconds = ((port.calls.at(-1) ?? 0) - (port.calls[0] ?? 0)) / 1000;
     console.log(`(d) ${port.calls.length} calls in ${seconds.toFixed(1)} s, max ${max} per second`);
