@@ -29,7 +29,7 @@ import type {
 import { parseRecord } from './parse.js';
 import type { HsmRecord, NameCode, ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { flat, join, term } from '../util/flat-string.js';
+import { flat, join } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -150,10 +150,9 @@ function normalizeHsm(
   event.status_id = statusId;
   event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
   event.device = buildDevice(record, context);
-  if (response?.code !== undefined) event.status_code = term(response.code);
+  if (response?.code !== undefined) event.status_code = response.code;
   if (response !== undefined) {
-    event.status_detail =
-      statusId === 1 ? (mapping.statusDetail ?? term(response.text)) : term(response.text);
+    event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
   }
 
   const session = values.session_handle;
@@ -310,17 +309,17 @@ function hsmUnmapped(
   }
   // No OCSF attribute; only part of `metadata.uid`, and only when the sequence is valid too.
   if (v.reboot_counter !== undefined) out.reboot_counter = v.reboot_counter;
-  if (v.command_type !== undefined) out.command_type = term(v.command_type);
+  if (v.command_type !== undefined) out.command_type = v.command_type;
   // `metadata.event_code` is the name only; the printed code would be lost.
   if (v.opcode !== undefined && v.opcode !== event.metadata.event_code) {
-    out.opcode = term(v.opcode);
+    out.opcode = v.opcode;
   }
-  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = term(v.response);
-  if (v.log_type !== undefined) out.log_type = term(v.log_type);
+  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = v.response;
+  if (v.log_type !== undefined) out.log_type = v.log_type;
   // `type_id` merges roles (crypto officer and pre-officer are both 2 Admin) and drops the code.
-  if (v.user_type !== undefined) out.user_type = term(v.user_type);
+  if (v.user_type !== undefined) out.user_type = v.user_type;
   if (v.target_user_name !== undefined && !targetMapped) out.target_user_name = v.target_user_name;
-  if (v.target_user_type !== undefined) out.target_user_type = term(v.target_user_type);
+  if (v.target_user_type !== undefined) out.target_user_type = v.target_user_type;
   if (v.target_user_id !== undefined && !targetMapped) out.target_user_id = v.target_user_id;
   if (!entityMapped) {
     if (v.priv_secret_key_handle !== undefined) {

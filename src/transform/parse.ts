@@ -14,16 +14,10 @@
  */
 
 import { parseCertStore } from './parse-cert-store.js';
+import { nameCodeOf, responseOf, termAt } from './parse-terms.js';
+import type { Term } from './parse-terms.js';
 import type { ExtraField, HsmFieldName, HsmRecord, ParsedRecord } from './parsed-record.js';
-import {
-  clip,
-  isTrimmed,
-  parseHex,
-  parseNameCode,
-  parseResponse,
-  parseTimeInfo,
-  parseTimeLine,
-} from './parse-values.js';
+import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine } from './parse-values.js';
 
 const KEY_NAMES = new Map<string, HsmFieldName>([
   ['version no', 'version_no'],
@@ -55,8 +49,31 @@ const KEY_NAMES = new Map<string, HsmFieldName>([
   ['propagation delay', 'propagation_delay'],
 ]);
 
-// The spellings AWS prints, grouped by length: comparing a fresh key with one or two literals of
-// its length is several times cheaper than hashing it for a Map lookup.
+// Fields whose values come from a small vocabulary: read as shared terms (parse-terms.ts).
+type VocabularyField =
+  | 'command_type'
+  | 'opcode'
+  | 'response'
+  | 'log_type'
+  | 'user_type'
+  | 'target_user_type'
+  | 'operation';
+const VOCABULARY: ReadonlySet<HsmFieldName> = new Set<VocabularyField>([
+  'command_type',
+  'opcode',
+  'response',
+  'log_type',
+  'user_type',
+  'target_user_type',
+  'operation',
+]);
+
+function isVocabulary(name: HsmFieldName): name is VocabularyField {
+  return VOCABULARY.has(name);
+}
+
+// The spellings AWS prints, grouped by length: comparing the key in place with one or two
+// literals of its length costs less than slicing it out and hashing it for a Map lookup.
 const PRINTED_KEYS = [
   'Time',
   'Version No',
@@ -91,14 +108,16 @@ const PRINTED_BY_LENGTH: Array<Array<{ key: string; name: HsmFieldName | 'time' 
 const KEY_CACHE = new Map<string, HsmFieldName | 'time' | null>();
 const KEY_CACHE_LIMIT = 4096;
 
-function lookupKey(key: string): HsmFieldName | 'time' | undefined {
-  const printed = PRINTED_BY_LENGTH[key.length];
+/** The name of the key `message.slice(start, end)`; slices only for spellings AWS does not print. */
+function keyAt(message: string, start: number, end: number): HsmFieldName | 'time' | undefined {
+  const printed = PRINTED_BY_LENGTH[end - start];
   if (printed !== undefined) {
     for (let i = 0; i < printed.length; i++) {
       const entry = printed[i] as { key: string; name: HsmFieldName | 'time' };
-      if (entry.key === key) return entry.name;
+      if (message.startsWith(entry.key, start)) return entry.name;
     }
   }
+  const key = message.slice(start, end);
   const cached = KEY_CACHE.get(key);
   if (cached !== undefined) return cached ?? undefined;
   const name = resolveKey(key);
@@ -145,14 +164,22 @@ function firstNonBlank(s: string): number {
 }
 
 function parseText(message: string): ParsedRecord {
-  const fields: Array<[string, string]> = [];
   const values: Partial<Record<HsmFieldName, string>> = {};
   const extraFields: ExtraField[] = [];
   const strayLines: string[] = [];
   const warnings: string[] = [];
   let timeValue: string | undefined;
+  // Vocabulary values (parse-terms.ts), already split into their parts.
+  let commandType: Term | undefined;
+  let opcode: Term | undefined;
+  let response: Term | undefined;
+  let logType: Term | undefined;
+  let userType: Term | undefined;
+  let targetUserType: Term | undefined;
+  let operation: Term | undefined;
 
-  // Index arithmetic instead of slice + trim per line: one slice per key and per value.
+  // Index arithmetic instead of slice + trim per line: known keys are matched in place, and
+  // values are sliced once (vocabulary values not at all).
   const len = message.length;
   // The first ':' at or after the current line start (-1: none left). It only moves forward, so
   // lines without a colon do not rescan the rest of the message (no quadratic case).
@@ -175,17 +202,44 @@ function parseText(message: string): ParsedRecord {
     while (keyEnd > start && isTrimmed(message.charCodeAt(keyEnd - 1))) keyEnd--;
     let valueStart = colon + 1;
     while (valueStart < end && isTrimmed(message.charCodeAt(valueStart))) valueStart++;
-    const key = message.slice(start, keyEnd);
-    const value = message.slice(valueStart, end);
-    fields.push([key, value]);
-    const name = lookupKey(key);
-    if (name === 'time') {
-      if (timeValue === undefined) timeValue = value;
-      else extraFields.push({ key, value });
-    } else if (name !== undefined && values[name] === undefined) {
-      values[name] = value;
+    const name = keyAt(message, start, keyEnd);
+    if (name === 'time' && timeValue === undefined) {
+      timeValue = message.slice(valueStart, end);
+    } else if (name !== undefined && name !== 'time' && values[name] === undefined) {
+      if (isVocabulary(name)) {
+        const term = termAt(message, valueStart, end);
+        values[name] = term.text;
+        switch (name) {
+          case 'command_type':
+            commandType = term;
+            break;
+          case 'opcode':
+            opcode = term;
+            break;
+          case 'response':
+            response = term;
+            break;
+          case 'log_type':
+            logType = term;
+            break;
+          case 'user_type':
+            userType = term;
+            break;
+          case 'target_user_type':
+            targetUserType = term;
+            break;
+          case 'operation':
+            operation = term;
+            break;
+        }
+      } else {
+        values[name] = message.slice(valueStart, end);
+      }
     } else {
-      extraFields.push({ key, value });
+      extraFields.push({
+        key: message.slice(start, keyEnd),
+        value: message.slice(valueStart, end),
+      });
     }
   }
 
@@ -205,7 +259,6 @@ function parseText(message: string): ParsedRecord {
 
   const record: HsmRecord = {
     kind: 'hsm',
-    fields,
     values,
     extraFields,
     strayLines,
@@ -227,22 +280,20 @@ function parseText(message: string): ParsedRecord {
       warnings.push(`invalid "Reboot counter": ${clip(reboot)}`);
     }
   }
-  if (values.opcode === undefined || values.opcode === '') warnings.push('missing "Opcode"');
-  else record.opcode = parseNameCode(values.opcode);
-  if (values.response === undefined) warnings.push('missing "Response"');
+  if (opcode === undefined || opcode.text === '') warnings.push('missing "Opcode"');
+  else record.opcode = nameCodeOf(opcode);
+  if (response === undefined) warnings.push('missing "Response"');
   else {
-    record.response = parseResponse(values.response);
+    record.response = responseOf(response);
     if (record.response.success === undefined) {
-      warnings.push(`unrecognised "Response": ${clip(values.response)}`);
+      warnings.push(`unrecognised "Response": ${clip(response.text)}`);
     }
   }
-  if (values.command_type !== undefined) record.commandType = parseNameCode(values.command_type);
-  if (values.log_type !== undefined) record.logType = parseNameCode(values.log_type);
-  if (values.user_type !== undefined) record.userType = parseNameCode(values.user_type);
-  if (values.target_user_type !== undefined) {
-    record.targetUserType = parseNameCode(values.target_user_type);
-  }
-  if (values.operation !== undefined) record.operation = parseNameCode(values.operation);
+  if (commandType !== undefined) record.commandType = nameCodeOf(commandType);
+  if (logType !== undefined) record.logType = nameCodeOf(logType);
+  if (userType !== undefined) record.userType = nameCodeOf(userType);
+  if (targetUserType !== undefined) record.targetUserType = nameCodeOf(targetUserType);
+  if (operation !== undefined) record.operation = nameCodeOf(operation);
   if (values.local_time !== undefined) record.localTime = parseTimeInfo(values.local_time);
   if (values.host_time !== undefined) record.hostTime = parseTimeInfo(values.host_time);
   if (values.propagation_delay !== undefined) {

@@ -68,9 +68,11 @@ export interface ExtraField {
 /** A text audit record from an HSM log stream. */
 export interface HsmRecord {
   kind: 'hsm';
-  /** Every `key: value` line in order, key and value trimmed, the `Time` line included. */
-  fields: Array<[string, string]>;
-  /** First value of each known key, verbatim (trimmed). */
+  /**
+   * First value of each known key, verbatim (trimmed). Values of the vocabulary fields (command
+   * type, opcode, response, log type, user types, operation) and their parsed parts below are
+   * sequential strings shared between records (parse-terms.ts): events carry them as they are.
+   */
   values: Partial<Record<HsmFieldName, string>>;
   /** Unknown keys and repeats of known keys, in order. */
   extraFields: ExtraField[];
