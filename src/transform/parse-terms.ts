@@ -7,7 +7,7 @@
  */
 import { flat } from '../util/flat-string.js';
 import type { HsmResponse, NameCode } from './parsed-record.js';
-import { parseNameCode, parseResponse } from './parse-values.js';
+import { parseNameCode, parseResponse, sameAt } from './parse-values.js';
 
 /** One known value: its sequential text, and its parts once some record asked for them. */
 export interface Term {
@@ -33,7 +33,7 @@ export function termAt(text: string, start: number, end: number): Term {
   for (;;) {
     const known = TABLE[slot];
     if (known === undefined) break;
-    if (known.text.length === length && text.startsWith(known.text, start)) return known;
+    if (known.text.length === length && sameAt(text, start, known.text)) return known;
     slot = (slot + 1) & (SLOTS - 1);
   }
   const term: Term = { text: flat(text.slice(start, end)) };

@@ -22,6 +22,17 @@ export function isTrimmed(c: number): boolean {
   );
 }
 
+/**
+ * True when `text` holds `word` at `start` (the caller knows both lengths fit). A loop the JIT
+ * inlines: cheaper than a call to `startsWith` for words this short.
+ */
+export function sameAt(text: string, start: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    if (text.charCodeAt(start + i) !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 export function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
@@ -88,19 +99,26 @@ export function parseNameCode(value: string): NameCode {
   return { name: value };
 }
 
-function isHexCounter(s: string): boolean {
-  if (s.length < 3 || s.charCodeAt(0) !== 48 || (s.charCodeAt(1) | 32) !== 120) return false;
-  for (let i = 2; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const isHex = (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
-    if (!isHex) return false;
-  }
-  return true;
-}
-
-/** `0x1f` → { text: '0x1f', value: 31n }; anything else keeps only the text. */
+/**
+ * `0x1f` → { text: '0x1f', value: 31n }; anything else keeps only the text. Up to 13 hex digits
+ * (below 2^53) the value is summed as a number: BigInt of a number is several times cheaper
+ * than BigInt of a string, and sequence numbers stay that small for years.
+ */
 export function parseHex(text: string): HexCounter {
-  return isHexCounter(text) ? { text, value: BigInt(text) } : { text };
+  const length = text.length;
+  if (length < 3 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 32) !== 120) {
+    return { text };
+  }
+  let value = 0;
+  for (let i = 2; i < length; i++) {
+    const c = text.charCodeAt(i);
+    let digit: number;
+    if (c >= 48 && c <= 57) digit = c - 48;
+    else if ((c | 32) >= 97 && (c | 32) <= 102) digit = (c | 32) - 87;
+    else return { text };
+    value = value * 16 + digit;
+  }
+  return { text, value: length <= 15 ? BigInt(value) : BigInt(text) };
 }
 
 /** `163:HSM Error: RET_USER_LOGIN_FAILURE`, `0: HSM Return: SUCCESS`, or free text. */

@@ -16,8 +16,14 @@
 import { parseCertStore } from './parse-cert-store.js';
 import { nameCodeOf, responseOf, termAt } from './parse-terms.js';
 import type { Term } from './parse-terms.js';
-import type { ExtraField, HsmFieldName, HsmRecord, ParsedRecord } from './parsed-record.js';
-import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine } from './parse-values.js';
+import type {
+  ExtraField,
+  HsmFieldName,
+  HsmRecord,
+  HsmValues,
+  ParsedRecord,
+} from './parsed-record.js';
+import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine, sameAt } from './parse-values.js';
 
 const KEY_NAMES = new Map<string, HsmFieldName>([
   ['version no', 'version_no'],
@@ -49,27 +55,99 @@ const KEY_NAMES = new Map<string, HsmFieldName>([
   ['propagation delay', 'propagation_delay'],
 ]);
 
-// Fields whose values come from a small vocabulary: read as shared terms (parse-terms.ts).
-type VocabularyField =
-  | 'command_type'
-  | 'opcode'
-  | 'response'
-  | 'log_type'
-  | 'user_type'
-  | 'target_user_type'
-  | 'operation';
-const VOCABULARY: ReadonlySet<HsmFieldName> = new Set<VocabularyField>([
+// Every field in slot order. The parser collects a record's values in a scratch array by slot
+// (an indexed store; `values[name]` with a varying name was a megamorphic keyed store) and builds
+// the values object once, from one literal (`valuesFrom`, checked against this list below).
+const FIELDS: readonly HsmFieldName[] = [
+  'version_no',
+  'sequence_no',
+  'reboot_counter',
   'command_type',
   'opcode',
+  'session_handle',
   'response',
   'log_type',
+  'user_id',
+  'user_name',
   'user_type',
+  'target_user_name',
   'target_user_type',
+  'target_user_id',
+  'priv_secret_key_handle',
+  'public_key_handle',
+  'key_handle',
+  'mechanism',
+  'mfa_enabled',
   'operation',
-]);
+  'number_of_users',
+  'user_ids',
+  'local_time',
+  'host_time',
+  'propagation_delay',
+];
+/** What `keyAt` returns besides a slot: the `Time` line, or a key of no known field. */
+const TIME_SLOT = -1;
+const UNKNOWN_SLOT = -2;
 
-function isVocabulary(name: HsmFieldName): name is VocabularyField {
-  return VOCABULARY.has(name);
+function slotOf(name: HsmFieldName | 'time' | undefined): number {
+  if (name === 'time') return TIME_SLOT;
+  return name === undefined ? UNKNOWN_SLOT : FIELDS.indexOf(name);
+}
+
+// Fields whose values come from a small vocabulary: read as shared terms (parse-terms.ts).
+const COMMAND_TYPE = slotOf('command_type');
+const OPCODE = slotOf('opcode');
+const RESPONSE = slotOf('response');
+const LOG_TYPE = slotOf('log_type');
+const USER_TYPE = slotOf('user_type');
+const TARGET_USER_TYPE = slotOf('target_user_type');
+const OPERATION = slotOf('operation');
+const IS_VOCABULARY: readonly boolean[] = FIELDS.map((_, slot) =>
+  [COMMAND_TYPE, OPCODE, RESPONSE, LOG_TYPE, USER_TYPE, TARGET_USER_TYPE, OPERATION].includes(slot),
+);
+
+// Scratch space of parseText, cleared at each call: parseText is synchronous and calls nothing
+// that could re-enter it, and two fresh arrays per record were measurable garbage.
+const found: Array<string | undefined> = FIELDS.map(() => undefined);
+const foundTerms: Array<Term | undefined> = FIELDS.map(() => undefined);
+
+/** The values object, every key present (HsmValues says why), from the slots of `FIELDS`. */
+function valuesFrom(slots: ReadonlyArray<string | undefined>): HsmValues {
+  return {
+    version_no: slots[0],
+    sequence_no: slots[1],
+    reboot_counter: slots[2],
+    command_type: slots[3],
+    opcode: slots[4],
+    session_handle: slots[5],
+    response: slots[6],
+    log_type: slots[7],
+    user_id: slots[8],
+    user_name: slots[9],
+    user_type: slots[10],
+    target_user_name: slots[11],
+    target_user_type: slots[12],
+    target_user_id: slots[13],
+    priv_secret_key_handle: slots[14],
+    public_key_handle: slots[15],
+    key_handle: slots[16],
+    mechanism: slots[17],
+    mfa_enabled: slots[18],
+    operation: slots[19],
+    number_of_users: slots[20],
+    user_ids: slots[21],
+    local_time: slots[22],
+    host_time: slots[23],
+    propagation_delay: slots[24],
+  };
+}
+
+{
+  const check = valuesFrom(FIELDS);
+  const keys = Object.keys(check);
+  if (keys.length !== FIELDS.length || FIELDS.some((name) => check[name] !== name)) {
+    throw new Error('parse.ts: valuesFrom does not follow FIELDS');
+  }
 }
 
 // The spellings AWS prints, grouped by length: comparing the key in place with one or two
@@ -102,27 +180,27 @@ const PRINTED_KEYS = [
   'host time',
   'propagation delay',
 ];
-const PRINTED_BY_LENGTH: Array<Array<{ key: string; name: HsmFieldName | 'time' }>> = [];
+const PRINTED_BY_LENGTH: Array<Array<{ key: string; slot: number }>> = [];
 
-// Other spellings seen before → canonical name (null: unknown); bounded against hostile input.
-const KEY_CACHE = new Map<string, HsmFieldName | 'time' | null>();
+// Other spellings seen before → slot; bounded against hostile input.
+const KEY_CACHE = new Map<string, number>();
 const KEY_CACHE_LIMIT = 4096;
 
-/** The name of the key `message.slice(start, end)`; slices only for spellings AWS does not print. */
-function keyAt(message: string, start: number, end: number): HsmFieldName | 'time' | undefined {
+/** The slot of the key `message.slice(start, end)`; slices only for spellings AWS does not print. */
+function keyAt(message: string, start: number, end: number): number {
   const printed = PRINTED_BY_LENGTH[end - start];
   if (printed !== undefined) {
     for (let i = 0; i < printed.length; i++) {
-      const entry = printed[i] as { key: string; name: HsmFieldName | 'time' };
-      if (message.startsWith(entry.key, start)) return entry.name;
+      const entry = printed[i] as { key: string; slot: number };
+      if (sameAt(message, start, entry.key)) return entry.slot;
     }
   }
   const key = message.slice(start, end);
   const cached = KEY_CACHE.get(key);
-  if (cached !== undefined) return cached ?? undefined;
-  const name = resolveKey(key);
-  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(key, name ?? null);
-  return name;
+  if (cached !== undefined) return cached;
+  const slot = slotOf(resolveKey(key));
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(key, slot);
+  return slot;
 }
 
 function resolveKey(key: string): HsmFieldName | 'time' | undefined {
@@ -138,7 +216,7 @@ function resolveKey(key: string): HsmFieldName | 'time' | undefined {
 for (const key of PRINTED_KEYS) {
   const name = resolveKey(key);
   if (name === undefined) throw new Error(`parse.ts: printed key "${key}" has no name`);
-  (PRINTED_BY_LENGTH[key.length] ??= []).push({ key, name });
+  (PRINTED_BY_LENGTH[key.length] ??= []).push({ key, slot: slotOf(name) });
 }
 
 /** Parse one CloudWatch message. Never throws. */
@@ -164,19 +242,14 @@ function firstNonBlank(s: string): number {
 }
 
 function parseText(message: string): ParsedRecord {
-  const values: Partial<Record<HsmFieldName, string>> = {};
   const extraFields: ExtraField[] = [];
   const strayLines: string[] = [];
   const warnings: string[] = [];
   let timeValue: string | undefined;
-  // Vocabulary values (parse-terms.ts), already split into their parts.
-  let commandType: Term | undefined;
-  let opcode: Term | undefined;
-  let response: Term | undefined;
-  let logType: Term | undefined;
-  let userType: Term | undefined;
-  let targetUserType: Term | undefined;
-  let operation: Term | undefined;
+  for (let slot = 0; slot < FIELDS.length; slot++) {
+    found[slot] = undefined;
+    foundTerms[slot] = undefined;
+  }
 
   // Index arithmetic instead of slice + trim per line: known keys are matched in place, and
   // values are sliced once (vocabulary values not at all).
@@ -202,38 +275,16 @@ function parseText(message: string): ParsedRecord {
     while (keyEnd > start && isTrimmed(message.charCodeAt(keyEnd - 1))) keyEnd--;
     let valueStart = colon + 1;
     while (valueStart < end && isTrimmed(message.charCodeAt(valueStart))) valueStart++;
-    const name = keyAt(message, start, keyEnd);
-    if (name === 'time' && timeValue === undefined) {
+    const slot = keyAt(message, start, keyEnd);
+    if (slot === TIME_SLOT && timeValue === undefined) {
       timeValue = message.slice(valueStart, end);
-    } else if (name !== undefined && name !== 'time' && values[name] === undefined) {
-      if (isVocabulary(name)) {
+    } else if (slot >= 0 && found[slot] === undefined) {
+      if (IS_VOCABULARY[slot] === true) {
         const term = termAt(message, valueStart, end);
-        values[name] = term.text;
-        switch (name) {
-          case 'command_type':
-            commandType = term;
-            break;
-          case 'opcode':
-            opcode = term;
-            break;
-          case 'response':
-            response = term;
-            break;
-          case 'log_type':
-            logType = term;
-            break;
-          case 'user_type':
-            userType = term;
-            break;
-          case 'target_user_type':
-            targetUserType = term;
-            break;
-          case 'operation':
-            operation = term;
-            break;
-        }
+        found[slot] = term.text;
+        foundTerms[slot] = term;
       } else {
-        values[name] = message.slice(valueStart, end);
+        found[slot] = message.slice(valueStart, end);
       }
     } else {
       extraFields.push({
@@ -257,6 +308,14 @@ function parseText(message: string): ParsedRecord {
   if (time.ms === undefined) warnings.push(`usecs value out of range: ${clip(time.usecs)}`);
   if (strayLines.length > 0) warnings.push(`${strayLines.length} line(s) without a colon`);
 
+  const values = valuesFrom(found);
+  const opcode = foundTerms[OPCODE];
+  const response = foundTerms[RESPONSE];
+  const commandType = foundTerms[COMMAND_TYPE];
+  const logType = foundTerms[LOG_TYPE];
+  const userType = foundTerms[USER_TYPE];
+  const targetUserType = foundTerms[TARGET_USER_TYPE];
+  const operation = foundTerms[OPERATION];
   const record: HsmRecord = {
     kind: 'hsm',
     values,

@@ -59,6 +59,13 @@ export type HsmFieldName =
   | 'host_time'
   | 'propagation_delay';
 
+/**
+ * First value of each known key of a text record. Every key is present, `undefined` when the
+ * record has no such line: all records then share one hidden class, and the normalizer's reads
+ * stay monomorphic however the records vary (see `emptyValues` in parse.ts).
+ */
+export type HsmValues = Record<HsmFieldName, string | undefined>;
+
 /** A key/value pair kept verbatim (unknown keys, repeated keys, unknown JSON members). */
 export interface ExtraField {
   key: string;
@@ -73,7 +80,7 @@ export interface HsmRecord {
    * type, opcode, response, log type, user types, operation) and their parsed parts below are
    * sequential strings shared between records (parse-terms.ts): events carry them as they are.
    */
-  values: Partial<Record<HsmFieldName, string>>;
+  values: HsmValues;
   /** Unknown keys and repeats of known keys, in order. */
   extraFields: ExtraField[];
   /** Non-blank lines without any colon. */
