@@ -43,8 +43,7 @@ import {
   HSM_FEATURE,
   lookup,
   MAX_SAFE_BIGINT,
-  newEvent,
-  reorder,
+  severityCaption,
 } from './ocsf-builders.js';
 import type { NormalizeContext } from './ocsf-builders.js';
 import { normalizeCertStore, normalizeUnparseable } from './normalize-other-records.js';
@@ -140,32 +139,13 @@ function normalizeHsm(
   metadata.original_time = flat(parsed.time.text);
   finishMetadata(metadata, record);
 
-  const event = newEvent(
-    classifyRow(mapping, activityName),
-    eventTime(record, parsed),
-    severityId,
-    metadata,
-    buildCloud(context),
-  );
-  event.status_id = statusId;
-  event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
-  event.device = buildDevice(record, context);
-  if (response?.code !== undefined) event.status_code = response.code;
-  if (response !== undefined) {
-    event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
-  }
-
   const session = values.session_handle;
   const hasTarget = values.target_user_name !== undefined || values.target_user_type !== undefined;
   let subject: OcsfUser | undefined;
   let actorUser: OcsfUser | undefined;
+  let entity: OcsfEntity | undefined;
   if (mapping.classUid === 3002) {
     subject = requiredUser(buildUser(values.user_name, parsed.userType, values.user_id), warnings);
-    event.user = subject;
-    if (session !== undefined) event.session = { uid: session };
-    event.dst_endpoint = { uid: hsmId, name: hsmId };
-    event.service = { name: 'AWS CloudHSM', uid: clusterId };
-    event.is_remote = true;
   } else if (mapping.classUid === 3001) {
     // Newer firmware names the target separately; `User *` then describes the actor.
     if (hasTarget) {
@@ -176,19 +156,13 @@ function normalizeHsm(
       if (values.user_id !== undefined) actorUser = { uid: values.user_id };
     }
     subject = requiredUser(subject, warnings);
-    event.user = subject;
   } else {
     actorUser = buildUser(values.user_name, parsed.userType, values.user_id);
-    event.entity = hsmEntity(parsed, mapping, hsmId);
+    entity = hsmEntity(parsed, mapping, hsmId);
   }
   // A role alone identifies nobody, and OCSF requires a name or uid on a user (the role stays in
   // `unmapped.cloudhsm.user_type`).
   if (actorUser?.name === undefined && actorUser?.uid === undefined) actorUser = undefined;
-  if (mapping.classUid !== 3002 && (session !== undefined || actorUser !== undefined)) {
-    event.actor = {};
-    if (session !== undefined) event.actor.session = { uid: session };
-    if (actorUser !== undefined) event.actor.user = actorUser;
-  }
 
   const observables: OcsfObservable[] = [
     { name: 'device.uid', type_id: 10, type: 'Resource UID', value: hsmId },
@@ -204,17 +178,56 @@ function normalizeHsm(
       value: actorUser.name,
     });
   }
+
+  // Built in the canonical key order ({@link reorder}) straight away: copying a finished event
+  // into a second object in that order cost ~7 % of the whole parse benchmark. The head is one
+  // literal (its keys in-object); the rest follow in order, each only when present.
+  const c = classifyRow(mapping, activityName);
+  const event = {
+    class_uid: c.class_uid,
+    class_name: c.class_name,
+    category_uid: c.category_uid,
+    category_name: c.category_name,
+    activity_id: c.activity_id,
+    activity_name: c.activity_name,
+    type_uid: c.type_uid,
+    type_name: c.type_name,
+    time: eventTime(record, parsed),
+    timezone_offset: 0,
+    severity_id: severityId,
+    severity: severityCaption(severityId),
+    status_id: statusId,
+    status: STATUS_CAPTIONS[statusId] ?? 'Unknown',
+  } as OcsfEvent;
+  if (response?.code !== undefined) event.status_code = response.code;
+  if (response !== undefined) {
+    event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
+  }
+  event.message = clip(hsmMessage(parsed, mapping, subject, entity, hsmId));
+  event.metadata = metadata;
+  event.cloud = buildCloud(context);
+  event.device = buildDevice(record, context);
+  if (subject !== undefined) event.user = subject;
+  if (mapping.classUid === 3002) {
+    if (session !== undefined) event.session = { uid: session };
+  } else if (session !== undefined || actorUser !== undefined) {
+    const actor: NonNullable<OcsfEvent['actor']> = {};
+    if (session !== undefined) actor.session = { uid: session };
+    if (actorUser !== undefined) actor.user = actorUser;
+    event.actor = actor;
+  }
+  if (entity !== undefined) event.entity = entity;
+  if (mapping.classUid === 3002) {
+    event.dst_endpoint = { uid: hsmId, name: hsmId };
+    event.service = { name: 'AWS CloudHSM', uid: clusterId };
+    event.is_remote = true;
+  }
   event.observables = observables;
-  event.message = clip(hsmMessage(parsed, mapping, subject, event.entity, hsmId));
   event.raw_data = record.message;
-  event.unmapped.cloudhsm = hsmUnmapped(
-    record,
-    parsed,
-    event,
-    mapping.classUid === 3001 && hasTarget,
-    warnings,
-  );
-  return reorder(event);
+  event.unmapped = {
+    cloudhsm: hsmUnmapped(record, parsed, event, mapping.classUid === 3001 && hasTarget, warnings),
+  };
+  return event;
 }
 
 function hsmEntity(parsed: HsmRecord, mapping: OpcodeMapping, hsmId: string): OcsfEntity {
