@@ -1,13 +1,12 @@
 /**
  * Values of a small vocabulary (command types, opcodes, log and user types, operations,
- * responses), read straight out of a record's text. A hit hands back a sequential string shared
- * by every record with that value, and the value already split into its parts: no slice, no copy,
- * no re-parse. The normalizer puts these strings into events as they are (flat-string.ts says why
+ * responses), read out of a record's text. A hit hands back a sequential string shared by every
+ * record with that value, and the value already split into its parts: no copy, no re-parse. The normalizer puts these strings into events as they are (flat-string.ts says why
  * they must be sequential), so they must never be views into a record.
  */
 import { flat } from '../util/flat-string.js';
 import type { HsmResponse, NameCode } from './parsed-record.js';
-import { parseNameCode, parseResponse, sameAt } from './parse-values.js';
+import { parseNameCode, parseResponse } from './parse-values.js';
 
 /** One known value: its sequential text, and its parts once some record asked for them. */
 export interface Term {
@@ -16,29 +15,22 @@ export interface Term {
   response?: HsmResponse;
 }
 
-// Open addressing with linear probing, at most half full so probes stay short. Bounded like the
-// vocabulary it serves: past MAX_TERMS distinct values a new value is simply copied, so a stream
-// of unusual values costs copies but never memory.
-const SLOTS = 4096;
-const MAX_TERMS = SLOTS / 2;
-const TABLE: Array<Term | undefined> = new Array<Term | undefined>(SLOTS).fill(undefined);
+// A null-prototype object as the dictionary: looking a fresh slice up as a property key costs
+// about half of Map.get or of hashing the characters in JS (Node 26, ~40 vs ~80 ns). Bounded
+// like the vocabulary it serves: past MAX_TERMS distinct values a new value is simply copied, so
+// a stream of unusual values costs copies but never memory.
+const MAX_TERMS = 2048;
+const TERMS = Object.create(null) as Record<string, Term | undefined>;
 let count = 0;
 
-/** The term for `text.slice(start, end)`, found without slicing when it is known. */
+/** The shared term for `text.slice(start, end)`. */
 export function termAt(text: string, start: number, end: number): Term {
-  const length = end - start;
-  let hash = length;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  let slot = hash & (SLOTS - 1);
-  for (;;) {
-    const known = TABLE[slot];
-    if (known === undefined) break;
-    if (known.text.length === length && sameAt(text, start, known.text)) return known;
-    slot = (slot + 1) & (SLOTS - 1);
-  }
-  const term: Term = { text: flat(text.slice(start, end)) };
+  const value = text.slice(start, end);
+  const known = TERMS[value];
+  if (known !== undefined) return known;
+  const term: Term = { text: flat(value) };
   if (count < MAX_TERMS) {
-    TABLE[slot] = term;
+    TERMS[term.text] = term;
     count++;
   }
   return term;

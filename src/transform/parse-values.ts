@@ -22,17 +22,6 @@ export function isTrimmed(c: number): boolean {
   );
 }
 
-/**
- * True when `text` holds `word` at `start` (the caller knows both lengths fit). A loop the JIT
- * inlines: cheaper than a call to `startsWith` for words this short.
- */
-export function sameAt(text: string, start: number, word: string): boolean {
-  for (let i = 0; i < word.length; i++) {
-    if (text.charCodeAt(start + i) !== word.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 export function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }

@@ -23,7 +23,7 @@ import type {
   HsmValues,
   ParsedRecord,
 } from './parsed-record.js';
-import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine, sameAt } from './parse-values.js';
+import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine } from './parse-values.js';
 
 const KEY_NAMES = new Map<string, HsmFieldName>([
   ['version no', 'version_no'],
@@ -150,8 +150,9 @@ function valuesFrom(slots: ReadonlyArray<string | undefined>): HsmValues {
   }
 }
 
-// The spellings AWS prints, grouped by length: comparing the key in place with one or two
-// literals of its length costs less than slicing it out and hashing it for a Map lookup.
+// The spellings AWS prints, grouped by length: comparing a fresh key with one or two literals of
+// its length is several times cheaper than hashing it for a Map lookup (and than comparing it
+// in place character by character in JS).
 const PRINTED_KEYS = [
   'Time',
   'Version No',
@@ -186,16 +187,16 @@ const PRINTED_BY_LENGTH: Array<Array<{ key: string; slot: number }>> = [];
 const KEY_CACHE = new Map<string, number>();
 const KEY_CACHE_LIMIT = 4096;
 
-/** The slot of the key `message.slice(start, end)`; slices only for spellings AWS does not print. */
+/** The slot of the key `message.slice(start, end)`. */
 function keyAt(message: string, start: number, end: number): number {
-  const printed = PRINTED_BY_LENGTH[end - start];
+  const key = message.slice(start, end);
+  const printed = PRINTED_BY_LENGTH[key.length];
   if (printed !== undefined) {
     for (let i = 0; i < printed.length; i++) {
       const entry = printed[i] as { key: string; slot: number };
-      if (sameAt(message, start, entry.key)) return entry.slot;
+      if (entry.key === key) return entry.slot;
     }
   }
-  const key = message.slice(start, end);
   const cached = KEY_CACHE.get(key);
   if (cached !== undefined) return cached;
   const slot = slotOf(resolveKey(key));
@@ -251,8 +252,7 @@ function parseText(message: string): ParsedRecord {
     foundTerms[slot] = undefined;
   }
 
-  // Index arithmetic instead of slice + trim per line: known keys are matched in place, and
-  // values are sliced once (vocabulary values not at all).
+  // Index arithmetic instead of slice + trim per line: one slice per key and per value.
   const len = message.length;
   // The first ':' at or after the current line start (-1: none left). It only moves forward, so
   // lines without a colon do not rescan the rest of the message (no quadratic case).
