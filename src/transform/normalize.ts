@@ -29,7 +29,7 @@ import type {
 import { parseRecord } from './parse.js';
 import type { HsmRecord, NameCode, ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { flat, join } from '../util/flat-string.js';
+import { join } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -136,7 +136,7 @@ function normalizeHsm(
   if (seq !== undefined && seq <= MAX_SAFE_BIGINT) {
     metadata.sequence = Number(seq);
   }
-  metadata.original_time = flat(parsed.time.text);
+  metadata.original_time = parsed.time.text;
   finishMetadata(metadata, record);
 
   const session = values.session_handle;
@@ -315,7 +315,7 @@ function hsmUnmapped(
   const v = parsed.values;
   const entityMapped = event.entity !== undefined;
   // `time` has milliseconds, the HSM prints microseconds.
-  const out: CloudHsmUnmapped = { time_usecs: flat(parsed.time.usecs) };
+  const out: CloudHsmUnmapped = { time_usecs: parsed.time.usecs };
   if (v.version_no !== undefined) out.version_no = v.version_no;
   if (v.sequence_no !== undefined && event.metadata.sequence === undefined) {
     out.sequence_no = v.sequence_no;

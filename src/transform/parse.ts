@@ -23,7 +23,7 @@ import type {
   HsmValues,
   ParsedRecord,
 } from './parsed-record.js';
-import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLine } from './parse-values.js';
+import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLineAt } from './parse-values.js';
 
 const KEY_NAMES = new Map<string, HsmFieldName>([
   ['version no', 'version_no'],
@@ -246,7 +246,9 @@ function parseText(message: string): ParsedRecord {
   const extraFields: ExtraField[] = [];
   const strayLines: string[] = [];
   const warnings: string[] = [];
-  let timeValue: string | undefined;
+  // The first `Time` line's value, as indices (-1: none yet).
+  let timeStart = -1;
+  let timeEnd = -1;
   for (let slot = 0; slot < FIELDS.length; slot++) {
     found[slot] = undefined;
     foundTerms[slot] = undefined;
@@ -276,8 +278,9 @@ function parseText(message: string): ParsedRecord {
     let valueStart = colon + 1;
     while (valueStart < end && isTrimmed(message.charCodeAt(valueStart))) valueStart++;
     const slot = keyAt(message, start, keyEnd);
-    if (slot === TIME_SLOT && timeValue === undefined) {
-      timeValue = message.slice(valueStart, end);
+    if (slot === TIME_SLOT && timeStart < 0) {
+      timeStart = valueStart;
+      timeEnd = end;
     } else if (slot >= 0 && found[slot] === undefined) {
       if (IS_VOCABULARY[slot] === true) {
         const term = termAt(message, valueStart, end);
@@ -294,14 +297,14 @@ function parseText(message: string): ParsedRecord {
     }
   }
 
-  if (timeValue === undefined) {
+  if (timeStart < 0) {
     return { kind: 'unparseable', error: 'no "Time" line', raw: message };
   }
-  const time = parseTimeLine(timeValue);
+  const time = parseTimeLineAt(message, timeStart, timeEnd);
   if (time === undefined) {
     return {
       kind: 'unparseable',
-      error: `"Time" line has no usecs value: ${clip(timeValue)}`,
+      error: `"Time" line has no usecs value: ${clip(message.slice(timeStart, timeEnd))}`,
       raw: message,
     };
   }

@@ -85,7 +85,10 @@ export interface HsmRecord {
   extraFields: ExtraField[];
   /** Non-blank lines without any colon. */
   strayLines: string[];
-  /** `Time` line: human text, `usecs` digits, and epoch ms when it is a safe integer. */
+  /**
+   * `Time` line: human text, `usecs` digits (both sequential strings, carried by the event as
+   * they are), and epoch ms when it is a plausible integer.
+   */
   time: { text: string; usecs: string; ms?: number };
   sequenceNo?: HexCounter;
   rebootCounter?: HexCounter;
