@@ -118,7 +118,8 @@ function normalizeHsm(
   context: NormalizeContext,
 ): OcsfEvent {
   const { values } = parsed;
-  const warnings = [...parsed.warnings];
+  // A copy: requiredUser may add one, and the event must not share the parsed record's array.
+  const warnings = parsed.warnings.length === 0 ? [] : parsed.warnings.slice();
   const { mapping, activityName } = hsmMapping(parsed);
   const hsmId = record.logStream;
   const clusterId = clusterIdOf(record.logGroup);

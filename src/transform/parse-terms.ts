@@ -36,32 +36,32 @@ export function termAt(text: string, start: number, end: number): Term {
   return term;
 }
 
-/** A fresh {@link NameCode} (the parsed record is the caller's to keep) from shared parts. */
+/**
+ * The parts of a `NAME (code)` term. Shared by every record with that value, hence frozen: parsed
+ * records are read, never changed, and none of their objects goes into an event (only strings).
+ */
 export function nameCodeOf(term: Term): NameCode {
   let parts = term.nameCode;
   if (parts === undefined) {
     const split = parseNameCode(term.text);
-    parts =
+    parts = Object.freeze(
       split.code === undefined
         ? { name: term.text }
-        : { name: flat(split.name), code: flat(split.code) };
+        : { name: flat(split.name), code: flat(split.code) },
+    );
     term.nameCode = parts;
   }
-  return parts.code === undefined ? { name: parts.name } : { name: parts.name, code: parts.code };
+  return parts;
 }
 
-/** A fresh {@link HsmResponse} from shared parts; same key order as `parseResponse` builds. */
+/** The parts of a `Response` term; shared and frozen like {@link nameCodeOf}'s. */
 export function responseOf(term: Term): HsmResponse {
   let parts = term.response;
   if (parts === undefined) {
     parts = parseResponse(term.text);
     parts.text = flat(parts.text);
     if (parts.code !== undefined) parts.code = flat(parts.code);
-    term.response = parts;
+    term.response = Object.freeze(parts);
   }
-  const response: HsmResponse = { raw: parts.raw, text: parts.text };
-  if (parts.code !== undefined) response.code = parts.code;
-  if (parts.kind !== undefined) response.kind = parts.kind;
-  if (parts.success !== undefined) response.success = parts.success;
-  return response;
+  return parts;
 }

@@ -79,6 +79,7 @@ export interface HsmRecord {
    * First value of each known key, verbatim (trimmed). Values of the vocabulary fields (command
    * type, opcode, response, log type, user types, operation) and their parsed parts below are
    * sequential strings shared between records (parse-terms.ts): events carry them as they are.
+   * The parsed parts themselves (`opcode`, `response`, ...) are shared too, and frozen.
    */
   values: HsmValues;
   /** Unknown keys and repeats of known keys, in order. */
