@@ -1,8 +1,9 @@
 /**
  * Values of a small vocabulary (command types, opcodes, log and user types, operations,
  * responses), read out of a record's text. A hit hands back a sequential string shared by every
- * record with that value, and the value already split into its parts: no copy, no re-parse. The normalizer puts these strings into events as they are (flat-string.ts says why
- * they must be sequential), so they must never be views into a record.
+ * record with that value, and the value already split into its parts: no copy, no re-parse. The
+ * normalizer puts these strings into events as they are (flat-string.ts says why they must be
+ * sequential), so they must never be views into a record.
  */
 import { flat } from '../util/flat-string.js';
 import type { HsmResponse, NameCode } from './parsed-record.js';
