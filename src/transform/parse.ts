@@ -18,10 +18,12 @@ import { nameCodeOf, responseOf, termAt } from './parse-terms.js';
 import type { Term } from './parse-terms.js';
 import type {
   ExtraField,
+  HexCounter,
   HsmFieldName,
-  HsmRecord,
   HsmValues,
+  NameCode,
   ParsedRecord,
+  TimeInfo,
 } from './parsed-record.js';
 import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLineAt } from './parse-values.js';
 
@@ -312,54 +314,57 @@ function parseText(message: string): ParsedRecord {
   if (strayLines.length > 0) warnings.push(`${strayLines.length} line(s) without a colon`);
 
   const values = valuesFrom(found);
+  const seq = values.sequence_no;
+  let sequenceNo: HexCounter | undefined;
+  if (seq === undefined) warnings.push('missing "Sequence No"');
+  else {
+    sequenceNo = parseHex(seq);
+    if (sequenceNo.value === undefined) warnings.push(`invalid "Sequence No": ${clip(seq)}`);
+  }
+  const reboot = values.reboot_counter;
+  let rebootCounter: HexCounter | undefined;
+  if (reboot === undefined) warnings.push('missing "Reboot counter"');
+  else {
+    rebootCounter = parseHex(reboot);
+    if (rebootCounter.value === undefined) {
+      warnings.push(`invalid "Reboot counter": ${clip(reboot)}`);
+    }
+  }
   const opcode = foundTerms[OPCODE];
+  if (opcode === undefined || opcode.text === '') warnings.push('missing "Opcode"');
   const response = foundTerms[RESPONSE];
-  const commandType = foundTerms[COMMAND_TYPE];
-  const logType = foundTerms[LOG_TYPE];
-  const userType = foundTerms[USER_TYPE];
-  const targetUserType = foundTerms[TARGET_USER_TYPE];
-  const operation = foundTerms[OPERATION];
-  const record: HsmRecord = {
+  const parsedResponse = response === undefined ? undefined : responseOf(response);
+  if (response === undefined) warnings.push('missing "Response"');
+  else if (parsedResponse?.success === undefined) {
+    warnings.push(`unrecognised "Response": ${clip(response.text)}`);
+  }
+  // One literal with every key (HsmRecord says why).
+  return {
     kind: 'hsm',
     values,
     extraFields,
     strayLines,
     time,
+    sequenceNo,
+    rebootCounter,
+    commandType: nameCodeOrUndefined(foundTerms[COMMAND_TYPE]),
+    opcode: opcode === undefined || opcode.text === '' ? undefined : nameCodeOf(opcode),
+    logType: nameCodeOrUndefined(foundTerms[LOG_TYPE]),
+    userType: nameCodeOrUndefined(foundTerms[USER_TYPE]),
+    targetUserType: nameCodeOrUndefined(foundTerms[TARGET_USER_TYPE]),
+    operation: nameCodeOrUndefined(foundTerms[OPERATION]),
+    response: parsedResponse,
+    localTime: timeInfoOrUndefined(values.local_time),
+    hostTime: timeInfoOrUndefined(values.host_time),
+    propagationDelay: timeInfoOrUndefined(values.propagation_delay),
     warnings,
   };
+}
 
-  const seq = values.sequence_no;
-  if (seq === undefined) warnings.push('missing "Sequence No"');
-  else {
-    record.sequenceNo = parseHex(seq);
-    if (record.sequenceNo.value === undefined) warnings.push(`invalid "Sequence No": ${clip(seq)}`);
-  }
-  const reboot = values.reboot_counter;
-  if (reboot === undefined) warnings.push('missing "Reboot counter"');
-  else {
-    record.rebootCounter = parseHex(reboot);
-    if (record.rebootCounter.value === undefined) {
-      warnings.push(`invalid "Reboot counter": ${clip(reboot)}`);
-    }
-  }
-  if (opcode === undefined || opcode.text === '') warnings.push('missing "Opcode"');
-  else record.opcode = nameCodeOf(opcode);
-  if (response === undefined) warnings.push('missing "Response"');
-  else {
-    record.response = responseOf(response);
-    if (record.response.success === undefined) {
-      warnings.push(`unrecognised "Response": ${clip(response.text)}`);
-    }
-  }
-  if (commandType !== undefined) record.commandType = nameCodeOf(commandType);
-  if (logType !== undefined) record.logType = nameCodeOf(logType);
-  if (userType !== undefined) record.userType = nameCodeOf(userType);
-  if (targetUserType !== undefined) record.targetUserType = nameCodeOf(targetUserType);
-  if (operation !== undefined) record.operation = nameCodeOf(operation);
-  if (values.local_time !== undefined) record.localTime = parseTimeInfo(values.local_time);
-  if (values.host_time !== undefined) record.hostTime = parseTimeInfo(values.host_time);
-  if (values.propagation_delay !== undefined) {
-    record.propagationDelay = parseTimeInfo(values.propagation_delay);
-  }
-  return record;
+function nameCodeOrUndefined(term: Term | undefined): NameCode | undefined {
+  return term === undefined ? undefined : nameCodeOf(term);
+}
+
+function timeInfoOrUndefined(value: string | undefined): TimeInfo | undefined {
+  return value === undefined ? undefined : parseTimeInfo(value);
 }

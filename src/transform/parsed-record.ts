@@ -91,18 +91,20 @@ export interface HsmRecord {
    * they are), and epoch ms when it is a plausible integer.
    */
   time: { text: string; usecs: string; ms?: number };
-  sequenceNo?: HexCounter;
-  rebootCounter?: HexCounter;
-  commandType?: NameCode;
-  opcode?: NameCode;
-  logType?: NameCode;
-  userType?: NameCode;
-  targetUserType?: NameCode;
-  operation?: NameCode;
-  response?: HsmResponse;
-  localTime?: TimeInfo;
-  hostTime?: TimeInfo;
-  propagationDelay?: TimeInfo;
+  // The parts below are present as keys in every record, undefined when the record has none:
+  // one hidden class for all records (see HsmValues), one allocation for the record.
+  sequenceNo: HexCounter | undefined;
+  rebootCounter: HexCounter | undefined;
+  commandType: NameCode | undefined;
+  opcode: NameCode | undefined;
+  logType: NameCode | undefined;
+  userType: NameCode | undefined;
+  targetUserType: NameCode | undefined;
+  operation: NameCode | undefined;
+  response: HsmResponse | undefined;
+  localTime: TimeInfo | undefined;
+  hostTime: TimeInfo | undefined;
+  propagationDelay: TimeInfo | undefined;
   warnings: string[];
 }
 
