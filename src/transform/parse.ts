@@ -225,7 +225,9 @@ for (const key of PRINTED_KEYS) {
 /** Parse one CloudWatch message. Never throws. */
 export function parseRecord(message: string): ParsedRecord {
   try {
-    const start = firstNonBlank(message);
+    // Records start with their first key or `{`: skip the scan for blanks then.
+    const first = message.charCodeAt(0);
+    const start = first > 32 && first !== 0xfeff ? 0 : firstNonBlank(message);
     if (start < 0) return { kind: 'unparseable', error: 'empty message', raw: message };
     if (message.charCodeAt(start) === 123 /* { */) return parseCertStore(message, start);
     return parseText(message);
