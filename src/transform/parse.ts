@@ -112,6 +112,10 @@ const IS_VOCABULARY: readonly boolean[] = FIELDS.map((_, slot) =>
 // that could re-enter it, and two fresh arrays per record were measurable garbage.
 const found: Array<string | undefined> = FIELDS.map(() => undefined);
 const foundTerms: Array<Term | undefined> = FIELDS.map(() => undefined);
+// Per field, the term its last record had: most records repeat their predecessor's command
+// type, log type and response, and comparing with one string costs less than the dictionary
+// lookup of termAt.
+const lastTerms: Array<Term | undefined> = FIELDS.map(() => undefined);
 
 /** The values object, every key present (HsmValues says why), from the slots of `FIELDS`. */
 function valuesFrom(slots: ReadonlyArray<string | undefined>): HsmValues {
@@ -206,6 +210,11 @@ function keyAt(message: string, start: number, end: number): number {
   return slot;
 }
 
+/** True when `message.slice(start, end)` is `text` (compared without slicing when lengths differ). */
+function sameText(message: string, start: number, end: number, text: string): boolean {
+  return end - start === text.length && message.slice(start, end) === text;
+}
+
 function resolveKey(key: string): HsmFieldName | 'time' | undefined {
   const lower = key.toLowerCase();
   if (lower === 'time') return 'time';
@@ -287,7 +296,10 @@ function parseText(message: string): ParsedRecord {
       timeEnd = end;
     } else if (slot >= 0 && found[slot] === undefined) {
       if (IS_VOCABULARY[slot] === true) {
-        const term = termAt(message, valueStart, end);
+        const last = lastTerms[slot];
+        let term: Term;
+        if (last !== undefined && sameText(message, valueStart, end, last.text)) term = last;
+        else lastTerms[slot] = term = termAt(message, valueStart, end);
         found[slot] = term.text;
         foundTerms[slot] = term;
       } else {
