@@ -122,7 +122,6 @@ function normalizeHsm(
   const warnings = parsed.warnings.length === 0 ? [] : parsed.warnings.slice();
   const { mapping, activityName } = hsmMapping(parsed);
   const hsmId = record.logStream;
-  const clusterId = clusterIdOf(record.logGroup);
   const opcodeName = parsed.opcode?.name;
   const response = parsed.response;
 
@@ -220,7 +219,7 @@ function normalizeHsm(
   if (entity !== undefined) event.entity = entity;
   if (mapping.classUid === 3002) {
     event.dst_endpoint = { uid: hsmId, name: hsmId };
-    event.service = { name: 'AWS CloudHSM', uid: clusterId };
+    event.service = { name: 'AWS CloudHSM', uid: clusterIdOf(record.logGroup) };
     event.is_remote = true;
   }
   event.observables = observables;
