@@ -29,7 +29,7 @@ import type {
 import { parseRecord } from './parse.js';
 import type { HsmRecord, NameCode, ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
-import { flat, join, term } from '../util/flat-string.js';
+import { join } from '../util/flat-string.js';
 import {
   baseMetadata,
   buildCloud,
@@ -43,8 +43,7 @@ import {
   HSM_FEATURE,
   lookup,
   MAX_SAFE_BIGINT,
-  newEvent,
-  reorder,
+  severityCaption,
 } from './ocsf-builders.js';
 import type { NormalizeContext } from './ocsf-builders.js';
 import { normalizeCertStore, normalizeUnparseable } from './normalize-other-records.js';
@@ -119,10 +118,10 @@ function normalizeHsm(
   context: NormalizeContext,
 ): OcsfEvent {
   const { values } = parsed;
-  const warnings = [...parsed.warnings];
+  // A copy: requiredUser may add one, and the event must not share the parsed record's array.
+  const warnings = parsed.warnings.length === 0 ? [] : parsed.warnings.slice();
   const { mapping, activityName } = hsmMapping(parsed);
   const hsmId = record.logStream;
-  const clusterId = clusterIdOf(record.logGroup);
   const opcodeName = parsed.opcode?.name;
   const response = parsed.response;
 
@@ -137,36 +136,16 @@ function normalizeHsm(
   if (seq !== undefined && seq <= MAX_SAFE_BIGINT) {
     metadata.sequence = Number(seq);
   }
-  metadata.original_time = flat(parsed.time.text);
+  metadata.original_time = parsed.time.text;
   finishMetadata(metadata, record);
-
-  const event = newEvent(
-    classifyRow(mapping, activityName),
-    eventTime(record, parsed),
-    severityId,
-    metadata,
-    buildCloud(context),
-  );
-  event.status_id = statusId;
-  event.status = STATUS_CAPTIONS[statusId] ?? 'Unknown';
-  event.device = buildDevice(record, context);
-  if (response?.code !== undefined) event.status_code = term(response.code);
-  if (response !== undefined) {
-    event.status_detail =
-      statusId === 1 ? (mapping.statusDetail ?? term(response.text)) : term(response.text);
-  }
 
   const session = values.session_handle;
   const hasTarget = values.target_user_name !== undefined || values.target_user_type !== undefined;
   let subject: OcsfUser | undefined;
   let actorUser: OcsfUser | undefined;
+  let entity: OcsfEntity | undefined;
   if (mapping.classUid === 3002) {
     subject = requiredUser(buildUser(values.user_name, parsed.userType, values.user_id), warnings);
-    event.user = subject;
-    if (session !== undefined) event.session = { uid: session };
-    event.dst_endpoint = { uid: hsmId, name: hsmId };
-    event.service = { name: 'AWS CloudHSM', uid: clusterId };
-    event.is_remote = true;
   } else if (mapping.classUid === 3001) {
     // Newer firmware names the target separately; `User *` then describes the actor.
     if (hasTarget) {
@@ -177,19 +156,13 @@ function normalizeHsm(
       if (values.user_id !== undefined) actorUser = { uid: values.user_id };
     }
     subject = requiredUser(subject, warnings);
-    event.user = subject;
   } else {
     actorUser = buildUser(values.user_name, parsed.userType, values.user_id);
-    event.entity = hsmEntity(parsed, mapping, hsmId);
+    entity = hsmEntity(parsed, mapping, hsmId);
   }
   // A role alone identifies nobody, and OCSF requires a name or uid on a user (the role stays in
   // `unmapped.cloudhsm.user_type`).
   if (actorUser?.name === undefined && actorUser?.uid === undefined) actorUser = undefined;
-  if (mapping.classUid !== 3002 && (session !== undefined || actorUser !== undefined)) {
-    event.actor = {};
-    if (session !== undefined) event.actor.session = { uid: session };
-    if (actorUser !== undefined) event.actor.user = actorUser;
-  }
 
   const observables: OcsfObservable[] = [
     { name: 'device.uid', type_id: 10, type: 'Resource UID', value: hsmId },
@@ -205,17 +178,56 @@ function normalizeHsm(
       value: actorUser.name,
     });
   }
+
+  // Built in the canonical key order ({@link reorder}) straight away: copying a finished event
+  // into a second object in that order cost ~7 % of the whole parse benchmark. The head is one
+  // literal (its keys in-object); the rest follow in order, each only when present.
+  const c = classifyRow(mapping, activityName);
+  const event = {
+    class_uid: c.class_uid,
+    class_name: c.class_name,
+    category_uid: c.category_uid,
+    category_name: c.category_name,
+    activity_id: c.activity_id,
+    activity_name: c.activity_name,
+    type_uid: c.type_uid,
+    type_name: c.type_name,
+    time: eventTime(record, parsed),
+    timezone_offset: 0,
+    severity_id: severityId,
+    severity: severityCaption(severityId),
+    status_id: statusId,
+    status: STATUS_CAPTIONS[statusId] ?? 'Unknown',
+  } as OcsfEvent;
+  if (response?.code !== undefined) event.status_code = response.code;
+  if (response !== undefined) {
+    event.status_detail = statusId === 1 ? (mapping.statusDetail ?? response.text) : response.text;
+  }
+  event.message = clip(hsmMessage(parsed, mapping, subject, entity, hsmId));
+  event.metadata = metadata;
+  event.cloud = buildCloud(context);
+  event.device = buildDevice(record, context);
+  if (subject !== undefined) event.user = subject;
+  if (mapping.classUid === 3002) {
+    if (session !== undefined) event.session = { uid: session };
+  } else if (session !== undefined || actorUser !== undefined) {
+    const actor: NonNullable<OcsfEvent['actor']> = {};
+    if (session !== undefined) actor.session = { uid: session };
+    if (actorUser !== undefined) actor.user = actorUser;
+    event.actor = actor;
+  }
+  if (entity !== undefined) event.entity = entity;
+  if (mapping.classUid === 3002) {
+    event.dst_endpoint = { uid: hsmId, name: hsmId };
+    event.service = { name: 'AWS CloudHSM', uid: clusterIdOf(record.logGroup) };
+    event.is_remote = true;
+  }
   event.observables = observables;
-  event.message = clip(hsmMessage(parsed, mapping, subject, event.entity, hsmId));
   event.raw_data = record.message;
-  event.unmapped.cloudhsm = hsmUnmapped(
-    record,
-    parsed,
-    event,
-    mapping.classUid === 3001 && hasTarget,
-    warnings,
-  );
-  return reorder(event);
+  event.unmapped = {
+    cloudhsm: hsmUnmapped(record, parsed, event, mapping.classUid === 3001 && hasTarget, warnings),
+  };
+  return event;
 }
 
 function hsmEntity(parsed: HsmRecord, mapping: OpcodeMapping, hsmId: string): OcsfEntity {
@@ -303,24 +315,24 @@ function hsmUnmapped(
   const v = parsed.values;
   const entityMapped = event.entity !== undefined;
   // `time` has milliseconds, the HSM prints microseconds.
-  const out: CloudHsmUnmapped = { time_usecs: flat(parsed.time.usecs) };
+  const out: CloudHsmUnmapped = { time_usecs: parsed.time.usecs };
   if (v.version_no !== undefined) out.version_no = v.version_no;
   if (v.sequence_no !== undefined && event.metadata.sequence === undefined) {
     out.sequence_no = v.sequence_no;
   }
   // No OCSF attribute; only part of `metadata.uid`, and only when the sequence is valid too.
   if (v.reboot_counter !== undefined) out.reboot_counter = v.reboot_counter;
-  if (v.command_type !== undefined) out.command_type = term(v.command_type);
+  if (v.command_type !== undefined) out.command_type = v.command_type;
   // `metadata.event_code` is the name only; the printed code would be lost.
   if (v.opcode !== undefined && v.opcode !== event.metadata.event_code) {
-    out.opcode = term(v.opcode);
+    out.opcode = v.opcode;
   }
-  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = term(v.response);
-  if (v.log_type !== undefined) out.log_type = term(v.log_type);
+  if (v.response !== undefined && !responseMapped(parsed, event)) out.response = v.response;
+  if (v.log_type !== undefined) out.log_type = v.log_type;
   // `type_id` merges roles (crypto officer and pre-officer are both 2 Admin) and drops the code.
-  if (v.user_type !== undefined) out.user_type = term(v.user_type);
+  if (v.user_type !== undefined) out.user_type = v.user_type;
   if (v.target_user_name !== undefined && !targetMapped) out.target_user_name = v.target_user_name;
-  if (v.target_user_type !== undefined) out.target_user_type = term(v.target_user_type);
+  if (v.target_user_type !== undefined) out.target_user_type = v.target_user_type;
   if (v.target_user_id !== undefined && !targetMapped) out.target_user_id = v.target_user_id;
   if (!entityMapped) {
     if (v.priv_secret_key_handle !== undefined) {

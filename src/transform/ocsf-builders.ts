@@ -65,14 +65,26 @@ export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
     parsed.rebootCounter?.value !== undefined
   ) {
     return join(
-      record.logStream,
-      ':',
-      parsed.rebootCounter.text.toLowerCase(),
-      ':',
+      uidPrefix(record.logStream, parsed.rebootCounter.text),
       parsed.sequenceNo.text.toLowerCase(),
     );
   }
   return join(record.logStream, ':', hashUid(record));
+}
+
+// `<hsm-id>:<reboot counter>:` per stream: the reboot counter only changes when the HSM reboots,
+// so a two-part join per record does instead of a five-part one and a second toLowerCase.
+// Bounded like CLUSTER_IDS.
+const UID_PREFIXES = new Map<string, { reboot: string; prefix: string }>();
+
+function uidPrefix(logStream: string, reboot: string): string {
+  const known = UID_PREFIXES.get(logStream);
+  if (known?.reboot === reboot) return known.prefix;
+  const prefix = join(logStream, ':', reboot.toLowerCase(), ':');
+  if (known !== undefined || UID_PREFIXES.size < MAX_CLUSTER_IDS) {
+    UID_PREFIXES.set(logStream, { reboot, prefix });
+  }
+  return prefix;
 }
 
 export function hashUid(record: SourceRecord): string {

@@ -2,6 +2,7 @@
  * Parsers of single values of an audit record (times, `NAME (code)`, hex counters, responses)
  * and the character tests both record parsers share. Pure and total, like parseRecord.
  */
+import { flat } from '../util/flat-string.js';
 import type { HexCounter, HsmRecord, HsmResponse, NameCode, TimeInfo } from './parsed-record.js';
 
 /** The characters String.prototype.trim removes (WhiteSpace and LineTerminator). */
@@ -45,18 +46,51 @@ export function isPlausibleMs(ms: number): boolean {
   return Number.isSafeInteger(ms) && ms >= MIN_PLAUSIBLE_MS && ms < MAX_PLAUSIBLE_MS;
 }
 
-/** `01/24/18 17:44:25.013218, usecs:1516815865013218` → text, usecs digits, ms. */
-export function parseTimeLine(value: string): HsmRecord['time'] | undefined {
-  const info = parseTimeInfo(value);
-  if (info.usec === undefined) return undefined;
-  const usecs = info.usec;
-  const time: HsmRecord['time'] = { text: info.text, usecs };
-  // Integer division on the decimal text: exact, and no float rounding near 2^53.
-  const msText = usecs.length > 3 ? usecs.slice(0, usecs.length - 3) : '0';
-  if (msText.length <= 16) {
-    const ms = Number(msText);
-    if (isPlausibleMs(ms)) time.ms = ms;
+/**
+ * The `Time` value `text.slice(start, end)`, e.g. `01/24/18 17:44:25.013218, usecs:1516815865013218`
+ * → text, usecs digits, ms; undefined without a `usecs:<digits>` part. The same reading as
+ * {@link parseTimeInfo}, done on indices: text and digits are copied out once, as the sequential
+ * strings the event carries (flat-string.ts), instead of slice, trim, slice again and copy.
+ */
+export function parseTimeLineAt(
+  text: string,
+  start: number,
+  end: number,
+): HsmRecord['time'] | undefined {
+  const marker = text.lastIndexOf('usec', end - 4);
+  if (marker < start) return undefined;
+  let i = marker + 4;
+  if (i < end && text.charCodeAt(i) === 115 /* s */) i++;
+  while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  if (i >= end || text.charCodeAt(i) !== 58 /* : */) return undefined;
+  let digitsStart = i + 1;
+  let digitsEnd = end;
+  while (digitsStart < digitsEnd && isTrimmed(text.charCodeAt(digitsStart))) digitsStart++;
+  while (digitsEnd > digitsStart && isTrimmed(text.charCodeAt(digitsEnd - 1))) digitsEnd--;
+  if (digitsStart === digitsEnd) return undefined;
+  // Integer division on the decimal digits: the ms are all digits but the last three. Summed as
+  // a number, exact below 2^53, which covers every plausible value (isPlausibleMs).
+  const msEnd = digitsEnd - 3;
+  let ms = 0;
+  for (let d = digitsStart; d < digitsEnd; d++) {
+    const c = text.charCodeAt(d);
+    if (c < 48 || c > 57) return undefined;
+    if (d < msEnd) ms = ms * 10 + (c - 48);
   }
+  let textEnd = marker;
+  while (textEnd > start && isTrimmed(text.charCodeAt(textEnd - 1))) textEnd--;
+  let textStart = start;
+  while (textStart < textEnd && isTrimmed(text.charCodeAt(textStart))) textStart++;
+  if (textEnd > textStart && text.charCodeAt(textEnd - 1) === 44 /* , */) {
+    textEnd--;
+    while (textEnd > textStart && isTrimmed(text.charCodeAt(textEnd - 1))) textEnd--;
+  }
+  const time: HsmRecord['time'] = {
+    text: flat(text.slice(textStart, textEnd)),
+    usecs: flat(text.slice(digitsStart, digitsEnd)),
+  };
+  // More than 16 ms digits is out of range whatever their value (as `Number` of the text was).
+  if (msEnd - digitsStart <= 16 && isPlausibleMs(ms)) time.ms = ms;
   return time;
 }
 
@@ -88,19 +122,26 @@ export function parseNameCode(value: string): NameCode {
   return { name: value };
 }
 
-function isHexCounter(s: string): boolean {
-  if (s.length < 3 || s.charCodeAt(0) !== 48 || (s.charCodeAt(1) | 32) !== 120) return false;
-  for (let i = 2; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const isHex = (c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102);
-    if (!isHex) return false;
-  }
-  return true;
-}
-
-/** `0x1f` → { text: '0x1f', value: 31n }; anything else keeps only the text. */
+/**
+ * `0x1f` → { text: '0x1f', value: 31n }; anything else keeps only the text. Up to 13 hex digits
+ * (below 2^53) the value is summed as a number: BigInt of a number is several times cheaper
+ * than BigInt of a string, and sequence numbers stay that small for years.
+ */
 export function parseHex(text: string): HexCounter {
-  return isHexCounter(text) ? { text, value: BigInt(text) } : { text };
+  const length = text.length;
+  if (length < 3 || text.charCodeAt(0) !== 48 || (text.charCodeAt(1) | 32) !== 120) {
+    return { text };
+  }
+  let value = 0;
+  for (let i = 2; i < length; i++) {
+    const c = text.charCodeAt(i);
+    let digit: number;
+    if (c >= 48 && c <= 57) digit = c - 48;
+    else if ((c | 32) >= 97 && (c | 32) <= 102) digit = (c | 32) - 87;
+    else return { text };
+    value = value * 16 + digit;
+  }
+  return { text, value: length <= 15 ? BigInt(value) : BigInt(text) };
 }
 
 /** `163:HSM Error: RET_USER_LOGIN_FAILURE`, `0: HSM Return: SUCCESS`, or free text. */

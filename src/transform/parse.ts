@@ -14,16 +14,18 @@
  */
 
 import { parseCertStore } from './parse-cert-store.js';
-import type { ExtraField, HsmFieldName, HsmRecord, ParsedRecord } from './parsed-record.js';
-import {
-  clip,
-  isTrimmed,
-  parseHex,
-  parseNameCode,
-  parseResponse,
-  parseTimeInfo,
-  parseTimeLine,
-} from './parse-values.js';
+import { nameCodeOf, responseOf, termAt } from './parse-terms.js';
+import type { Term } from './parse-terms.js';
+import type {
+  ExtraField,
+  HexCounter,
+  HsmFieldName,
+  HsmValues,
+  NameCode,
+  ParsedRecord,
+  TimeInfo,
+} from './parsed-record.js';
+import { clip, isTrimmed, parseHex, parseTimeInfo, parseTimeLineAt } from './parse-values.js';
 
 const KEY_NAMES = new Map<string, HsmFieldName>([
   ['version no', 'version_no'],
@@ -55,8 +57,108 @@ const KEY_NAMES = new Map<string, HsmFieldName>([
   ['propagation delay', 'propagation_delay'],
 ]);
 
+// Every field in slot order. The parser collects a record's values in a scratch array by slot
+// (an indexed store; `values[name]` with a varying name was a megamorphic keyed store) and builds
+// the values object once, from one literal (`valuesFrom`, checked against this list below).
+const FIELDS: readonly HsmFieldName[] = [
+  'version_no',
+  'sequence_no',
+  'reboot_counter',
+  'command_type',
+  'opcode',
+  'session_handle',
+  'response',
+  'log_type',
+  'user_id',
+  'user_name',
+  'user_type',
+  'target_user_name',
+  'target_user_type',
+  'target_user_id',
+  'priv_secret_key_handle',
+  'public_key_handle',
+  'key_handle',
+  'mechanism',
+  'mfa_enabled',
+  'operation',
+  'number_of_users',
+  'user_ids',
+  'local_time',
+  'host_time',
+  'propagation_delay',
+];
+/** What `keyAt` returns besides a slot: the `Time` line, or a key of no known field. */
+const TIME_SLOT = -1;
+const UNKNOWN_SLOT = -2;
+
+function slotOf(name: HsmFieldName | 'time' | undefined): number {
+  if (name === 'time') return TIME_SLOT;
+  return name === undefined ? UNKNOWN_SLOT : FIELDS.indexOf(name);
+}
+
+// Fields whose values come from a small vocabulary: read as shared terms (parse-terms.ts).
+const COMMAND_TYPE = slotOf('command_type');
+const OPCODE = slotOf('opcode');
+const RESPONSE = slotOf('response');
+const LOG_TYPE = slotOf('log_type');
+const USER_TYPE = slotOf('user_type');
+const TARGET_USER_TYPE = slotOf('target_user_type');
+const OPERATION = slotOf('operation');
+const IS_VOCABULARY: readonly boolean[] = FIELDS.map((_, slot) =>
+  [COMMAND_TYPE, OPCODE, RESPONSE, LOG_TYPE, USER_TYPE, TARGET_USER_TYPE, OPERATION].includes(slot),
+);
+
+// Scratch space of parseText, cleared at each call: parseText is synchronous and calls nothing
+// that could re-enter it, and two fresh arrays per record were measurable garbage.
+const found: Array<string | undefined> = FIELDS.map(() => undefined);
+const foundTerms: Array<Term | undefined> = FIELDS.map(() => undefined);
+// Per field, the term its last record had: most records repeat their predecessor's command
+// type, log type and response, and comparing with one string costs less than the dictionary
+// lookup of termAt.
+const lastTerms: Array<Term | undefined> = FIELDS.map(() => undefined);
+
+/** The values object, every key present (HsmValues says why), from the slots of `FIELDS`. */
+function valuesFrom(slots: ReadonlyArray<string | undefined>): HsmValues {
+  return {
+    version_no: slots[0],
+    sequence_no: slots[1],
+    reboot_counter: slots[2],
+    command_type: slots[3],
+    opcode: slots[4],
+    session_handle: slots[5],
+    response: slots[6],
+    log_type: slots[7],
+    user_id: slots[8],
+    user_name: slots[9],
+    user_type: slots[10],
+    target_user_name: slots[11],
+    target_user_type: slots[12],
+    target_user_id: slots[13],
+    priv_secret_key_handle: slots[14],
+    public_key_handle: slots[15],
+    key_handle: slots[16],
+    mechanism: slots[17],
+    mfa_enabled: slots[18],
+    operation: slots[19],
+    number_of_users: slots[20],
+    user_ids: slots[21],
+    local_time: slots[22],
+    host_time: slots[23],
+    propagation_delay: slots[24],
+  };
+}
+
+{
+  const check = valuesFrom(FIELDS);
+  const keys = Object.keys(check);
+  if (keys.length !== FIELDS.length || FIELDS.some((name) => check[name] !== name)) {
+    throw new Error('parse.ts: valuesFrom does not follow FIELDS');
+  }
+}
+
 // The spellings AWS prints, grouped by length: comparing a fresh key with one or two literals of
-// its length is several times cheaper than hashing it for a Map lookup.
+// its length is several times cheaper than hashing it for a Map lookup (and than comparing it
+// in place character by character in JS).
 const PRINTED_KEYS = [
   'Time',
   'Version No',
@@ -85,25 +187,32 @@ const PRINTED_KEYS = [
   'host time',
   'propagation delay',
 ];
-const PRINTED_BY_LENGTH: Array<Array<{ key: string; name: HsmFieldName | 'time' }>> = [];
+const PRINTED_BY_LENGTH: Array<Array<{ key: string; slot: number }>> = [];
 
-// Other spellings seen before → canonical name (null: unknown); bounded against hostile input.
-const KEY_CACHE = new Map<string, HsmFieldName | 'time' | null>();
+// Other spellings seen before → slot; bounded against hostile input.
+const KEY_CACHE = new Map<string, number>();
 const KEY_CACHE_LIMIT = 4096;
 
-function lookupKey(key: string): HsmFieldName | 'time' | undefined {
+/** The slot of the key `message.slice(start, end)`. */
+function keyAt(message: string, start: number, end: number): number {
+  const key = message.slice(start, end);
   const printed = PRINTED_BY_LENGTH[key.length];
   if (printed !== undefined) {
     for (let i = 0; i < printed.length; i++) {
-      const entry = printed[i] as { key: string; name: HsmFieldName | 'time' };
-      if (entry.key === key) return entry.name;
+      const entry = printed[i] as { key: string; slot: number };
+      if (entry.key === key) return entry.slot;
     }
   }
   const cached = KEY_CACHE.get(key);
-  if (cached !== undefined) return cached ?? undefined;
-  const name = resolveKey(key);
-  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(key, name ?? null);
-  return name;
+  if (cached !== undefined) return cached;
+  const slot = slotOf(resolveKey(key));
+  if (KEY_CACHE.size < KEY_CACHE_LIMIT) KEY_CACHE.set(key, slot);
+  return slot;
+}
+
+/** True when `message.slice(start, end)` is `text` (compared without slicing when lengths differ). */
+function sameText(message: string, start: number, end: number, text: string): boolean {
+  return end - start === text.length && message.slice(start, end) === text;
 }
 
 function resolveKey(key: string): HsmFieldName | 'time' | undefined {
@@ -119,13 +228,15 @@ function resolveKey(key: string): HsmFieldName | 'time' | undefined {
 for (const key of PRINTED_KEYS) {
   const name = resolveKey(key);
   if (name === undefined) throw new Error(`parse.ts: printed key "${key}" has no name`);
-  (PRINTED_BY_LENGTH[key.length] ??= []).push({ key, name });
+  (PRINTED_BY_LENGTH[key.length] ??= []).push({ key, slot: slotOf(name) });
 }
 
 /** Parse one CloudWatch message. Never throws. */
 export function parseRecord(message: string): ParsedRecord {
   try {
-    const start = firstNonBlank(message);
+    // Records start with their first key or `{`: skip the scan for blanks then.
+    const first = message.charCodeAt(0);
+    const start = first > 32 && first !== 0xfeff ? 0 : firstNonBlank(message);
     if (start < 0) return { kind: 'unparseable', error: 'empty message', raw: message };
     if (message.charCodeAt(start) === 123 /* { */) return parseCertStore(message, start);
     return parseText(message);
@@ -145,12 +256,16 @@ function firstNonBlank(s: string): number {
 }
 
 function parseText(message: string): ParsedRecord {
-  const fields: Array<[string, string]> = [];
-  const values: Partial<Record<HsmFieldName, string>> = {};
   const extraFields: ExtraField[] = [];
   const strayLines: string[] = [];
   const warnings: string[] = [];
-  let timeValue: string | undefined;
+  // The first `Time` line's value, as indices (-1: none yet).
+  let timeStart = -1;
+  let timeEnd = -1;
+  for (let slot = 0; slot < FIELDS.length; slot++) {
+    found[slot] = undefined;
+    foundTerms[slot] = undefined;
+  }
 
   // Index arithmetic instead of slice + trim per line: one slice per key and per value.
   const len = message.length;
@@ -175,78 +290,95 @@ function parseText(message: string): ParsedRecord {
     while (keyEnd > start && isTrimmed(message.charCodeAt(keyEnd - 1))) keyEnd--;
     let valueStart = colon + 1;
     while (valueStart < end && isTrimmed(message.charCodeAt(valueStart))) valueStart++;
-    const key = message.slice(start, keyEnd);
-    const value = message.slice(valueStart, end);
-    fields.push([key, value]);
-    const name = lookupKey(key);
-    if (name === 'time') {
-      if (timeValue === undefined) timeValue = value;
-      else extraFields.push({ key, value });
-    } else if (name !== undefined && values[name] === undefined) {
-      values[name] = value;
+    const slot = keyAt(message, start, keyEnd);
+    if (slot === TIME_SLOT && timeStart < 0) {
+      timeStart = valueStart;
+      timeEnd = end;
+    } else if (slot >= 0 && found[slot] === undefined) {
+      if (IS_VOCABULARY[slot] === true) {
+        const last = lastTerms[slot];
+        let term: Term;
+        if (last !== undefined && sameText(message, valueStart, end, last.text)) term = last;
+        else lastTerms[slot] = term = termAt(message, valueStart, end);
+        found[slot] = term.text;
+        foundTerms[slot] = term;
+      } else {
+        found[slot] = message.slice(valueStart, end);
+      }
     } else {
-      extraFields.push({ key, value });
+      extraFields.push({
+        key: message.slice(start, keyEnd),
+        value: message.slice(valueStart, end),
+      });
     }
   }
 
-  if (timeValue === undefined) {
+  if (timeStart < 0) {
     return { kind: 'unparseable', error: 'no "Time" line', raw: message };
   }
-  const time = parseTimeLine(timeValue);
+  const time = parseTimeLineAt(message, timeStart, timeEnd);
   if (time === undefined) {
     return {
       kind: 'unparseable',
-      error: `"Time" line has no usecs value: ${clip(timeValue)}`,
+      error: `"Time" line has no usecs value: ${clip(message.slice(timeStart, timeEnd))}`,
       raw: message,
     };
   }
   if (time.ms === undefined) warnings.push(`usecs value out of range: ${clip(time.usecs)}`);
   if (strayLines.length > 0) warnings.push(`${strayLines.length} line(s) without a colon`);
 
-  const record: HsmRecord = {
+  const values = valuesFrom(found);
+  const seq = values.sequence_no;
+  let sequenceNo: HexCounter | undefined;
+  if (seq === undefined) warnings.push('missing "Sequence No"');
+  else {
+    sequenceNo = parseHex(seq);
+    if (sequenceNo.value === undefined) warnings.push(`invalid "Sequence No": ${clip(seq)}`);
+  }
+  const reboot = values.reboot_counter;
+  let rebootCounter: HexCounter | undefined;
+  if (reboot === undefined) warnings.push('missing "Reboot counter"');
+  else {
+    rebootCounter = parseHex(reboot);
+    if (rebootCounter.value === undefined) {
+      warnings.push(`invalid "Reboot counter": ${clip(reboot)}`);
+    }
+  }
+  const opcode = foundTerms[OPCODE];
+  if (opcode === undefined || opcode.text === '') warnings.push('missing "Opcode"');
+  const response = foundTerms[RESPONSE];
+  const parsedResponse = response === undefined ? undefined : responseOf(response);
+  if (response === undefined) warnings.push('missing "Response"');
+  else if (parsedResponse?.success === undefined) {
+    warnings.push(`unrecognised "Response": ${clip(response.text)}`);
+  }
+  // One literal with every key (HsmRecord says why).
+  return {
     kind: 'hsm',
-    fields,
     values,
     extraFields,
     strayLines,
     time,
+    sequenceNo,
+    rebootCounter,
+    commandType: nameCodeOrUndefined(foundTerms[COMMAND_TYPE]),
+    opcode: opcode === undefined || opcode.text === '' ? undefined : nameCodeOf(opcode),
+    logType: nameCodeOrUndefined(foundTerms[LOG_TYPE]),
+    userType: nameCodeOrUndefined(foundTerms[USER_TYPE]),
+    targetUserType: nameCodeOrUndefined(foundTerms[TARGET_USER_TYPE]),
+    operation: nameCodeOrUndefined(foundTerms[OPERATION]),
+    response: parsedResponse,
+    localTime: timeInfoOrUndefined(values.local_time),
+    hostTime: timeInfoOrUndefined(values.host_time),
+    propagationDelay: timeInfoOrUndefined(values.propagation_delay),
     warnings,
   };
+}
 
-  const seq = values.sequence_no;
-  if (seq === undefined) warnings.push('missing "Sequence No"');
-  else {
-    record.sequenceNo = parseHex(seq);
-    if (record.sequenceNo.value === undefined) warnings.push(`invalid "Sequence No": ${clip(seq)}`);
-  }
-  const reboot = values.reboot_counter;
-  if (reboot === undefined) warnings.push('missing "Reboot counter"');
-  else {
-    record.rebootCounter = parseHex(reboot);
-    if (record.rebootCounter.value === undefined) {
-      warnings.push(`invalid "Reboot counter": ${clip(reboot)}`);
-    }
-  }
-  if (values.opcode === undefined || values.opcode === '') warnings.push('missing "Opcode"');
-  else record.opcode = parseNameCode(values.opcode);
-  if (values.response === undefined) warnings.push('missing "Response"');
-  else {
-    record.response = parseResponse(values.response);
-    if (record.response.success === undefined) {
-      warnings.push(`unrecognised "Response": ${clip(values.response)}`);
-    }
-  }
-  if (values.command_type !== undefined) record.commandType = parseNameCode(values.command_type);
-  if (values.log_type !== undefined) record.logType = parseNameCode(values.log_type);
-  if (values.user_type !== undefined) record.userType = parseNameCode(values.user_type);
-  if (values.target_user_type !== undefined) {
-    record.targetUserType = parseNameCode(values.target_user_type);
-  }
-  if (values.operation !== undefined) record.operation = parseNameCode(values.operation);
-  if (values.local_time !== undefined) record.localTime = parseTimeInfo(values.local_time);
-  if (values.host_time !== undefined) record.hostTime = parseTimeInfo(values.host_time);
-  if (values.propagation_delay !== undefined) {
-    record.propagationDelay = parseTimeInfo(values.propagation_delay);
-  }
-  return record;
+function nameCodeOrUndefined(term: Term | undefined): NameCode | undefined {
+  return term === undefined ? undefined : nameCodeOf(term);
+}
+
+function timeInfoOrUndefined(value: string | undefined): TimeInfo | undefined {
+  return value === undefined ? undefined : parseTimeInfo(value);
 }

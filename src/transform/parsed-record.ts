@@ -59,6 +59,13 @@ export type HsmFieldName =
   | 'host_time'
   | 'propagation_delay';
 
+/**
+ * First value of each known key of a text record. Every key is present, `undefined` when the
+ * record has no such line: all records then share one hidden class, and the normalizer's reads
+ * stay monomorphic however the records vary (see `emptyValues` in parse.ts).
+ */
+export type HsmValues = Record<HsmFieldName, string | undefined>;
+
 /** A key/value pair kept verbatim (unknown keys, repeated keys, unknown JSON members). */
 export interface ExtraField {
   key: string;
@@ -68,28 +75,36 @@ export interface ExtraField {
 /** A text audit record from an HSM log stream. */
 export interface HsmRecord {
   kind: 'hsm';
-  /** Every `key: value` line in order, key and value trimmed, the `Time` line included. */
-  fields: Array<[string, string]>;
-  /** First value of each known key, verbatim (trimmed). */
-  values: Partial<Record<HsmFieldName, string>>;
+  /**
+   * First value of each known key, verbatim (trimmed). Values of the vocabulary fields (command
+   * type, opcode, response, log type, user types, operation) and their parsed parts below are
+   * sequential strings shared between records (parse-terms.ts): events carry them as they are.
+   * The parsed parts themselves (`opcode`, `response`, ...) are shared too, and frozen.
+   */
+  values: HsmValues;
   /** Unknown keys and repeats of known keys, in order. */
   extraFields: ExtraField[];
   /** Non-blank lines without any colon. */
   strayLines: string[];
-  /** `Time` line: human text, `usecs` digits, and epoch ms when it is a safe integer. */
+  /**
+   * `Time` line: human text, `usecs` digits (both sequential strings, carried by the event as
+   * they are), and epoch ms when it is a plausible integer.
+   */
   time: { text: string; usecs: string; ms?: number };
-  sequenceNo?: HexCounter;
-  rebootCounter?: HexCounter;
-  commandType?: NameCode;
-  opcode?: NameCode;
-  logType?: NameCode;
-  userType?: NameCode;
-  targetUserType?: NameCode;
-  operation?: NameCode;
-  response?: HsmResponse;
-  localTime?: TimeInfo;
-  hostTime?: TimeInfo;
-  propagationDelay?: TimeInfo;
+  // The parts below are present as keys in every record, undefined when the record has none:
+  // one hidden class for all records (see HsmValues), one allocation for the record.
+  sequenceNo: HexCounter | undefined;
+  rebootCounter: HexCounter | undefined;
+  commandType: NameCode | undefined;
+  opcode: NameCode | undefined;
+  logType: NameCode | undefined;
+  userType: NameCode | undefined;
+  targetUserType: NameCode | undefined;
+  operation: NameCode | undefined;
+  response: HsmResponse | undefined;
+  localTime: TimeInfo | undefined;
+  hostTime: TimeInfo | undefined;
+  propagationDelay: TimeInfo | undefined;
   warnings: string[];
 }
 

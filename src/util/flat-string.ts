@@ -25,9 +25,10 @@ export function flat(s: string): string {
   return s.length < MIN_VIEW_LENGTH ? s : [s.slice(0, 1), s.slice(1)].join('');
 }
 
-// Values from a small vocabulary (command types, opcodes, log and user types, response texts) are
-// copied once and then shared: a lookup costs less than a copy. Bounded, so a stream of unusual
-// values cannot grow it; past the bound every value is simply copied.
+// Values from a small vocabulary (certificate-storage responses here; the text parser keeps its
+// own, with the values' parsed parts, in transform/parse-terms.ts) are copied once and then
+// shared: a lookup costs less than a copy. Bounded, so a stream of unusual values cannot grow it;
+// past the bound every value is simply copied.
 const TERMS = new Map<string, string>();
 const MAX_TERMS = 2048;
 

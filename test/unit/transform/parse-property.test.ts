@@ -6,6 +6,7 @@ import fc from 'fast-check';
 
 import { toOcsfEvent } from '../../../src/transform/normalize.js';
 import { parseRecord } from '../../../src/transform/parse.js';
+import { parseTimeLineAt } from '../../../src/transform/parse-values.js';
 import { assertValidOcsf } from '../../helpers/ocsf-validator.js';
 import { CLUSTER_STREAM, CONTEXT, hsmRecord, readSample, sampleNames } from './fixtures.js';
 
@@ -205,13 +206,27 @@ describe('parseRecord line splitting', () => {
         const model = modelLines(message);
         const parsed = parseRecord(message);
         if (parsed.kind !== 'hsm') return; // no usable Time line: nothing to compare
-        assert.deepEqual(parsed.fields, model.fields);
         assert.deepEqual(parsed.strayLines, model.stray);
         // The first occurrence of each known key wins, whatever its spelling.
+        const spelled = (k: string): string => k.toLowerCase().replace(/\s+/g, ' ');
         const reference = parseRecord(
-          model.fields.map(([k, v]) => `${k.toLowerCase().replace(/\s+/g, ' ')}: ${v}`).join('\n'),
+          model.fields.map(([k, v]) => `${spelled(k)}: ${v}`).join('\n'),
         );
-        if (reference.kind === 'hsm') assert.deepEqual(parsed.values, reference.values);
+        if (reference.kind === 'hsm') {
+          assert.deepEqual(parsed.values, reference.values);
+          // Everything else is kept verbatim, in order: unknown keys and repeats (a `Time`
+          // repeat too), so that with the first `Time` and the known values every line is there.
+          const extra = parsed.extraFields.map(({ key, value }) => [spelled(key), value]);
+          const referenceExtra = reference.extraFields.map(({ key, value }) => [key, value]);
+          assert.deepEqual(extra, referenceExtra);
+          const verbatim = new Set(model.fields.map(([k, v]) => `${k}\u0000${v}`));
+          for (const { key, value } of parsed.extraFields) {
+            assert.ok(verbatim.has(`${key}\u0000${value}`), `extra field ${key} not verbatim`);
+          }
+          const known = Object.values(parsed.values).filter((v) => v !== undefined);
+          const kept = 1 + known.length + parsed.extraFields.length;
+          assert.equal(kept, model.fields.length);
+        }
       }),
       RUNS,
     );
@@ -230,5 +245,70 @@ describe('parseRecord line splitting', () => {
     if (parsed.kind !== 'hsm') return;
     assert.deepEqual(parsed.strayLines, [...stray, 'tail']);
     assert.equal(parsed.values.opcode, 'CN_LOGIN (0xd)');
+  });
+});
+
+// The plain definition of the `Time` value that parseTimeLineAt reads on indices: the text
+// before the last `usec`/`usecs` marker (trimmed, one trailing comma dropped), the digits after
+// its colon, and ms = all digits but the last three when that is a plausible epoch time.
+function modelTime(value: string): { text: string; usecs: string; ms?: number } | undefined {
+  const marker = value.lastIndexOf('usec');
+  if (marker < 0) return undefined;
+  const after = value.slice(marker + 4).replace(/^s/, '');
+  const colon = /^[ \t]*:/.exec(after);
+  if (colon === null) return undefined;
+  const usecs = after.slice(colon[0].length).trim();
+  if (!/^[0-9]+$/.test(usecs)) return undefined;
+  let text = value.slice(0, marker).trim();
+  if (text.endsWith(',')) text = text.slice(0, -1).trimEnd();
+  const time: { text: string; usecs: string; ms?: number } = { text, usecs };
+  const msText = usecs.length > 3 ? usecs.slice(0, -3) : '0';
+  const ms = Number(msText);
+  if (msText.length <= 16 && Number.isSafeInteger(ms) && ms >= 1e11 && ms < 1e14) time.ms = ms;
+  return time;
+}
+
+// A `Time` value from parts near the edges: earlier markers in the text, commas and spaces
+// around the marker, digit runs around 16 ms digits and the plausible range, junk after them.
+const timeValue = fc
+  .tuple(
+    fc.constantFrom('', '01/24/18 17:44:25.013218', ' x ', 'usec', 'usecs:12 ', '\u00a0'),
+    fc.constantFrom('', ',', ' ,', ', ', ',,', ',\u00a0', '\t'),
+    fc.constantFrom('usecs', 'usec', 'usecss', 'Usecs', ''),
+    fc.constantFrom(':', ' :', '\t:', ' \t :', ' ', ''),
+    fc.constantFrom('', ' ', '\u00a0', '\t'),
+    fc.constantFrom(
+      '1516815865013218',
+      '0001516815865013218',
+      '00001516815865013218',
+      '99999999999999999999',
+      '100000000000000',
+      '99999999999999999',
+      '1516815',
+      '12',
+      '',
+      '15168x',
+    ),
+    fc.constantFrom('', ' ', 'x', ' usecs', ' use', '\u2028'),
+    fc.string({ maxLength: 3 }),
+  )
+  .map((parts) => parts.join(''));
+
+describe('parseTimeLineAt', () => {
+  it('agrees with the slice-and-trim model, anywhere in a longer text', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 6 }),
+        timeValue,
+        // The text around the value must not count, even where it completes a marker.
+        fc.oneof(fc.string({ maxLength: 6 }), fc.constant('c: 1516815865013218')),
+        (before, value, after) => {
+          const text = `${before}${value}${after}`;
+          const start = before.length;
+          assert.deepEqual(parseTimeLineAt(text, start, start + value.length), modelTime(value));
+        },
+      ),
+      { ...RUNS, numRuns: 3000 },
+    );
   });
 });

@@ -62,6 +62,7 @@ function missingHsm(parsed: HsmRecord, event: OcsfEvent): string[] {
   if (!holds(all, parsed.time.text)) missing.push(`Time text ${parsed.time.text}`);
   if (!holds(all, parsed.time.usecs)) missing.push(`Time usecs ${parsed.time.usecs}`);
   for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === undefined) continue; // every field is present, most without a value
     if (!holds(all, value) && !structuredHome(parsed, name, event)) {
       missing.push(`${name}: ${value}`);
     }
