@@ -13,6 +13,7 @@
  * known parts are worth keeping (time-info records, for instance, may have no opcode at all).
  */
 
+import { flat } from '../util/flat-string.js';
 import { parseCertStore } from './parse-cert-store.js';
 import { nameCodeOf, responseOf, termAt } from './parse-terms.js';
 import type { Term } from './parse-terms.js';
@@ -303,12 +304,14 @@ function parseText(message: string): ParsedRecord {
         found[slot] = term.text;
         foundTerms[slot] = term;
       } else {
-        found[slot] = message.slice(valueStart, end);
+        // Copied when long enough to be a view into the record (user names, key handles): such
+        // values go into events, where a view costs the fast JSON.stringify path.
+        found[slot] = flat(message.slice(valueStart, end));
       }
     } else {
       extraFields.push({
-        key: message.slice(start, keyEnd),
-        value: message.slice(valueStart, end),
+        key: flat(message.slice(start, keyEnd)),
+        value: flat(message.slice(valueStart, end)),
       });
     }
   }

@@ -52,7 +52,14 @@ const twoByte = samples.map((r) => ({
   ...r,
   message: r.message.replace(/admin|crypto_user/g, 'ユーザー名前'),
 }));
-const records = JSON.parse(JSON.stringify([...samples, ...samples, ...twoByte])) as SourceRecord[];
+// And user names of 13 characters or more, the length from which V8 slices instead of copying.
+const longNames = samples.map((r) => ({
+  ...r,
+  message: r.message.replace(/admin|crypto_user/g, 'security_officer_01'),
+}));
+const records = JSON.parse(
+  JSON.stringify([...samples, ...samples, ...twoByte, ...longNames]),
+) as SourceRecord[];
 const found: string[] = [];
 for (const record of records) {
   walk(toOcsfEvent(record, CONTEXT), `${record.message.slice(0, 30).replace(/\n/g, ' ')}…`, found);
