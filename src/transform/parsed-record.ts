@@ -62,7 +62,7 @@ export type HsmFieldName =
 /**
  * First value of each known key of a text record. Every key is present, `undefined` when the
  * record has no such line: all records then share one hidden class, and the normalizer's reads
- * stay monomorphic however the records vary (see `emptyValues` in parse.ts).
+ * stay monomorphic however the records vary (see `valuesFrom` in parse.ts).
  */
 export type HsmValues = Record<HsmFieldName, string | undefined>;
 
