@@ -2,8 +2,6 @@
  * The parts every OCSF event of this forwarder is built from (docs/ocsf-mapping.md): identity, time, classification, metadata, cloud and device, and the canonical key order.
  * Pure: no I/O, no clock. Used by the normalizers of each record kind and by integrity findings.
  */
-import { createHash } from 'node:crypto';
-
 import { ACTIVITY_CAPTIONS, CLASS_INFO, SEVERITY_CAPTIONS } from './mapping-table.js';
 import type { OcsfClassUid, OpcodeMapping } from './mapping-table.js';
 import type {
@@ -18,7 +16,7 @@ import type { ParsedRecord } from './parsed-record.js';
 import type { SourceRecord } from './source-record.js';
 import { flat, join } from '../util/flat-string.js';
 import { numberText } from '../util/number-text.js';
-import { OCSF_VERSION } from '../util/identity.js';
+import { messageHash, OCSF_VERSION } from '../util/identity.js';
 
 /** What the normalizer may know beyond the record itself; enrichment adds the rest later. */
 export interface NormalizeContext {
@@ -88,10 +86,7 @@ function uidPrefix(logStream: string, reboot: string): string {
 }
 
 export function hashUid(record: SourceRecord): string {
-  return createHash('sha256')
-    .update(`${record.timestamp}\n${record.message}`)
-    .digest('hex')
-    .slice(0, 32);
+  return messageHash(`${record.timestamp}\n${record.message}`);
 }
 
 /** Event time in ms: the HSM's `usecs`, the cert-store `timestamp`, else CloudWatch's timestamp. */

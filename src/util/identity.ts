@@ -4,7 +4,7 @@
  * version the events follow. The checkpoint, the source, the transforms and the sinks all depend
  * on these; they live in util/ because util/ is the one folder all of them may import.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The OCSF schema version every event (and the OpenSearch template) declares. */
 export const OCSF_VERSION = '1.1.0';
@@ -35,7 +35,9 @@ export function streamKey(stream: StreamRef): string {
  * with: 32 for resume positions, 16 for the integrity tracker's window.
  */
 export function messageHash(message: string, hexChars = 32): string {
-  return createHash('sha256').update(message, 'utf8').digest('hex').slice(0, hexChars);
+  // The one-shot form: no Hash object per call (a third of the cost of parsing a record without
+  // a sequence number, for which this hash is the event's uid).
+  return hash('sha256', message, 'hex').slice(0, hexChars);
 }
 
 /**
