@@ -62,10 +62,12 @@ export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
     parsed.sequenceNo?.value !== undefined &&
     parsed.rebootCounter?.value !== undefined
   ) {
-    return join(
-      uidPrefix(record.logStream, parsed.rebootCounter.text),
-      parsed.sequenceNo.text.toLowerCase(),
-    );
+    const prefix = uidPrefix(record.logStream, parsed.rebootCounter.text);
+    // One toLowerCase of the concatenation lowers the sequence and flattens the whole uid in one
+    // pass (a third of a join's cost); it serves every prefix it leaves unchanged.
+    return prefix.lower
+      ? (prefix.text + parsed.sequenceNo.text).toLowerCase()
+      : join(prefix.text, parsed.sequenceNo.text.toLowerCase());
   }
   return join(record.logStream, ':', hashUid(record));
 }
@@ -73,14 +75,22 @@ export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
 // `<hsm-id>:<reboot counter>:` per stream: the reboot counter only changes when the HSM reboots,
 // so a two-part join per record does instead of a five-part one and a second toLowerCase.
 // Bounded like CLUSTER_IDS.
-const UID_PREFIXES = new Map<string, { reboot: string; prefix: string }>();
+// `lower`: the prefix has no upper-case letter (HSM ids are lower case), so lowering prefix and
+// sequence together leaves the prefix as it is.
+interface UidPrefix {
+  readonly reboot: string;
+  readonly text: string;
+  readonly lower: boolean;
+}
+const UID_PREFIXES = new Map<string, UidPrefix>();
 
-function uidPrefix(logStream: string, reboot: string): string {
+function uidPrefix(logStream: string, reboot: string): UidPrefix {
   const known = UID_PREFIXES.get(logStream);
-  if (known?.reboot === reboot) return known.prefix;
-  const prefix = join(logStream, ':', reboot.toLowerCase(), ':');
+  if (known?.reboot === reboot) return known;
+  const text = join(logStream, ':', reboot.toLowerCase(), ':');
+  const prefix = { reboot, text, lower: text.toLowerCase() === text };
   if (known !== undefined || UID_PREFIXES.size < MAX_CLUSTER_IDS) {
-    UID_PREFIXES.set(logStream, { reboot, prefix });
+    UID_PREFIXES.set(logStream, prefix);
   }
   return prefix;
 }

@@ -272,13 +272,24 @@ function modelTime(value: string): { text: string; usecs: string; ms?: number } 
 // around the marker, digit runs around 16 ms digits and the plausible range, junk after them.
 const timeValue = fc
   .tuple(
-    fc.constantFrom('', '01/24/18 17:44:25.013218', ' x ', 'usec', 'usecs:12 ', '\u00a0'),
+    fc.constantFrom(
+      '',
+      '01/24/18 17:44:25.013218',
+      'Wed Jan 24 17:44:25 2018 UTC',
+      ' x ',
+      'usec',
+      'usecs:12 ',
+      '\u00a0',
+    ),
     fc.constantFrom('', ',', ' ,', ', ', ',,', ',\u00a0', '\t'),
     fc.constantFrom('usecs', 'usec', 'usecss', 'Usecs', ''),
     fc.constantFrom(':', ' :', '\t:', ' \t :', ' ', ''),
     fc.constantFrom('', ' ', '\u00a0', '\t'),
     fc.constantFrom(
       '1516815865013218',
+      // Around 2^53: the usecs text is written back from its value only below it.
+      '9007199254740991',
+      '9007199254740993',
       '0001516815865013218',
       '00001516815865013218',
       '99999999999999999999',
