@@ -5,7 +5,7 @@
  * normalizer puts these strings into events as they are (flat-string.ts says why they must be
  * sequential), so they must never be views into a record.
  */
-import { flat } from '../util/flat-string.js';
+import { flat, interned } from '../util/flat-string.js';
 import type { HsmResponse, NameCode } from './parsed-record.js';
 import { parseNameCode, parseResponse } from './parse-values.js';
 
@@ -68,10 +68,11 @@ export function nameCodeOf(term: Term): NameCode {
   let parts = term.nameCode;
   if (parts === undefined) {
     const split = parseNameCode(term.text);
+    // The name is internalized: the normalizer looks it up in the mapping tables for every record.
     parts = Object.freeze(
       split.code === undefined
-        ? { name: term.text }
-        : { name: flat(split.name), code: flat(split.code) },
+        ? { name: interned(term.text) }
+        : { name: interned(split.name), code: flat(split.code) },
     );
     term.nameCode = parts;
   }

@@ -72,12 +72,10 @@ export function parseTimeLineAt(
   // a number, exact below 2^53, which covers every plausible value (isPlausibleMs).
   const msEnd = digitsEnd - 3;
   let ms = 0;
-  let us = 0;
   for (let d = digitsStart; d < digitsEnd; d++) {
     const c = text.charCodeAt(d);
     if (c < 48 || c > 57) return undefined;
     if (d < msEnd) ms = ms * 10 + (c - 48);
-    us = us * 10 + (c - 48);
   }
   let textEnd = marker;
   while (textEnd > start && isTrimmed(text.charCodeAt(textEnd - 1))) textEnd--;
@@ -89,13 +87,9 @@ export function parseTimeLineAt(
   }
   const time: HsmRecord['time'] = {
     text: flat(text.slice(textStart, textEnd)),
-    // Written back from its value when that reproduces the digits exactly (no leading zero, below
-    // 2^53): a number's text is a fresh sequential string, and costs a fraction of a copy.
-    usecs:
-      us <= Number.MAX_SAFE_INTEGER &&
-      (text.charCodeAt(digitsStart) !== 48 || digitsEnd - digitsStart === 1)
-        ? String(us)
-        : flat(text.slice(digitsStart, digitsEnd)),
+    // All digits (checked above), which toLowerCase copies unchanged: the cheapest sequential copy
+    // (flat-string.ts), without flat's check that nothing changed.
+    usecs: text.slice(digitsStart, digitsEnd).toLowerCase(),
   };
   // More than 16 ms digits is out of range whatever their value (as `Number` of the text was).
   if (msEnd - digitsStart <= 16 && isPlausibleMs(ms)) time.ms = ms;

@@ -29,6 +29,16 @@ export function flat(s: string): string {
   return lower === s ? lower : [s.slice(0, 1), s.slice(1)].join('');
 }
 
+/**
+ * V8's internalized copy of `s`: the one copy of that text that property names use. It is
+ * sequential, and a property lookup with it compares pointers instead of probing V8's string
+ * table with a hash of the text (as a lookup with any other copy does, each time). For names of a
+ * bounded vocabulary only: internalized strings live as long as something refers to them.
+ */
+export function interned(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
 // Values from a small vocabulary (certificate-storage responses here; the text parser keeps its
 // own, with the values' parsed parts, in transform/parse-terms.ts) are copied once and then
 // shared: a lookup costs less than a copy. Bounded, so a stream of unusual values cannot grow it;

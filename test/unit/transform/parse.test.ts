@@ -269,6 +269,30 @@ describe('parseRecord: text records', () => {
     assert.equal(event.unmapped.cloudhsm.sequence_no, '0xFFFFFFFFFFFFFFFE');
   });
 
+  it('names cluster and uid after each record own group, stream and reboot, in any interleaving', () => {
+    // The normalizer remembers the last group and stream; records that alternate must not get
+    // their neighbour's cluster id or uid prefix.
+    const cases = [
+      ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x107', 'cluster-aaa', 'hsm-one:0x107:0x5'],
+      ['/aws/cloudhsm/cluster-bbb', 'hsm-two', '0x107', 'cluster-bbb', 'hsm-two:0x107:0x5'],
+      ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x108', 'cluster-aaa', 'hsm-one:0x108:0x5'],
+      ['/aws/cloudhsm/cluster-aaa', 'HSM-Upper', '0x1', 'cluster-aaa', 'HSM-Upper:0x1:0x5'],
+      ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x107', 'cluster-aaa', 'hsm-one:0x107:0x5'],
+    ] as const;
+    for (let round = 0; round < 2; round++) {
+      for (const [logGroup, logStream, reboot, cluster, uid] of cases) {
+        const message = textRecord([
+          ...LOGIN.filter(([k]) => k !== 'Reboot counter'),
+          ['Reboot counter', reboot],
+        ]);
+        const event = toOcsfEvent(hsmRecord(message, { logGroup, logStream }), CONTEXT);
+        assert.equal(event.device?.groups?.[0]?.uid, cluster);
+        assert.equal(event.service?.uid, cluster);
+        assert.equal(event.metadata.uid, uid);
+      }
+    }
+  });
+
   it('falls back to the hash uid when the sequence is missing or malformed', () => {
     const message = textRecord([
       ...LOGIN.filter(([k]) => k !== 'Sequence No'),
