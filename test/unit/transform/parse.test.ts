@@ -276,6 +276,7 @@ describe('parseRecord: text records', () => {
       ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x107', 'cluster-aaa', 'hsm-one:0x107:0x5'],
       ['/aws/cloudhsm/cluster-bbb', 'hsm-two', '0x107', 'cluster-bbb', 'hsm-two:0x107:0x5'],
       ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x108', 'cluster-aaa', 'hsm-one:0x108:0x5'],
+      ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x109', 'cluster-aaa', 'hsm-one:0x109:0x5'],
       ['/aws/cloudhsm/cluster-aaa', 'HSM-Upper', '0x1', 'cluster-aaa', 'HSM-Upper:0x1:0x5'],
       ['/aws/cloudhsm/cluster-aaa', 'hsm-one', '0x107', 'cluster-aaa', 'hsm-one:0x107:0x5'],
     ] as const;
