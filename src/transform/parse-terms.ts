@@ -12,11 +12,13 @@ import { parseNameCode, parseResponse } from './parse-values.js';
 /** One known value: its sequential text, and its parts once some record asked for them. */
 export interface Term {
   readonly text: string;
+  /** Kept in the table, so every record with this value gets this term (and its parts). */
+  readonly shared: boolean;
   nameCode?: NameCode;
   response?: HsmResponse;
 }
 
-// The dictionary is a table of small buckets under a hash of four characters and the length,
+// The dictionary is a table of small buckets under a hash of five characters and the length,
 // read with charCodeAt: a hit costs one slice and one comparison. Looking the slice up as a
 // property key (the former dictionary) made V8 hash it and probe its global string table, about
 // 85 ns a lookup and 4 % of the parse benchmark. Bounded like the vocabulary it serves: past
@@ -31,14 +33,14 @@ let count = 0;
 /** The shared term for `text.slice(start, end)`. */
 export function termAt(text: string, start: number, end: number): Term {
   const length = end - start;
-  if (length <= 0) return { text: '' };
-  // The bucket: length, first, middle and last two characters (the code of `NAME (0xNN)`), all
-  // inside the value. Written out here: as a helper function it measurably slowed the parser.
+  if (length <= 0) return { text: '', shared: false };
+  // The bucket: length, first, middle and last three characters (the code of `NAME (0xNN)`),
+  // all inside the value. Written out here: as a helper function it measurably slowed the parser.
   const index =
     (length * 1009 +
       text.charCodeAt(start) * 31 +
       text.charCodeAt(start + (length >> 1)) * 131 +
-      (length > 1 ? text.charCodeAt(end - 2) * 17 : 0) +
+      (length > 2 ? text.charCodeAt(end - 3) * 7 + text.charCodeAt(end - 2) * 17 : 0) +
       text.charCodeAt(end - 1)) &
     (BUCKETS - 1);
   const value = text.slice(start, end);
@@ -49,13 +51,12 @@ export function termAt(text: string, start: number, end: number): Term {
       if (term.text === value) return term;
     }
   }
-  const term: Term = { text: flat(value) };
-  if (count < MAX_TERMS) {
+  const shared = count < MAX_TERMS && (bucket === undefined || bucket.length < BUCKET_SIZE);
+  const term: Term = { text: flat(value), shared };
+  if (shared) {
     if (bucket === undefined) TABLE[index] = bucket = [];
-    if (bucket.length < BUCKET_SIZE) {
-      bucket.push(term);
-      count++;
-    }
+    bucket.push(term);
+    count++;
   }
   return term;
 }
@@ -68,12 +69,12 @@ export function nameCodeOf(term: Term): NameCode {
   let parts = term.nameCode;
   if (parts === undefined) {
     const split = parseNameCode(term.text);
-    // The name is internalized: the normalizer looks it up in the mapping tables for every record.
-    parts = Object.freeze(
-      split.code === undefined
-        ? { name: interned(term.text) }
-        : { name: interned(split.name), code: flat(split.code) },
-    );
+    // The name of a shared term is internalized: the normalizer looks it up in the mapping tables
+    // for every record. Values past the table's bound are copied instead, so that unusual (or
+    // hostile) values cost a copy each but never grow V8's string table.
+    const copy = split.code === undefined ? term.text : flat(split.name);
+    const name = term.shared ? interned(copy) : copy;
+    parts = Object.freeze(split.code === undefined ? { name } : { name, code: flat(split.code) });
     term.nameCode = parts;
   }
   return parts;

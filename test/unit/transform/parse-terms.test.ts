@@ -30,12 +30,28 @@ describe('termAt', () => {
     assert.equal(termOf(values[0] as string), termOf(values[0] as string), 'the first is kept');
   });
 
+  it('shares opcodes whose codes differ only in their first hex digit', () => {
+    // `NAME (0xNN)` values of one name differ only in the code; a hash that ignored the code's
+    // first digit put sixteen of them in one bucket, and all but four were copied per record.
+    const values = Array.from({ length: 16 }, (_, i) => `CN_SHARE_KEY (0x${i.toString(16)}5)`);
+    for (const value of values) termOf(value);
+    for (const value of values) {
+      const term = termOf(value);
+      assert.equal(term.shared, true, value);
+      assert.equal(termOf(value), term, value);
+    }
+  });
+
   it('stays correct past its bound: unusual values are copied, known ones still shared', () => {
     const known = termOf('CN_LOGOUT (0xe)');
+    let copied = 0;
     for (let i = 0; i < 5000; i++) {
       const value = `CN_UNUSUAL_${i} (0x${i.toString(16)})`;
-      assert.equal(termOf(value).text, value);
+      const term = termOf(value);
+      assert.equal(term.text, value);
+      if (!term.shared) copied++;
     }
+    assert.ok(copied >= 5000 - 2048, `${copied} of 5000 values copied, not kept`);
     assert.equal(termOf('CN_LOGOUT (0xe)'), known);
   });
 
