@@ -85,10 +85,9 @@ export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
 }
 
 // `<hsm-id>:<reboot counter>:` per stream: the reboot counter only changes when the HSM reboots,
-// so a two-part join per record does instead of a five-part one and a second toLowerCase.
-// Bounded like CLUSTER_IDS.
-// `lower`: the prefix has no upper-case letter (HSM ids are lower case), so lowering prefix and
-// sequence together leaves the prefix as it is.
+// so each record only appends its sequence. Bounded like CLUSTER_IDS. `lower`: the prefix has no
+// upper-case letter (HSM ids are lower case), so lowering prefix and sequence together leaves the
+// prefix as it is.
 interface UidPrefix {
   readonly reboot: string;
   readonly text: string;
