@@ -81,6 +81,13 @@ export function checkFileShape(value: unknown, source: string): string[] {
           problems.push(
             `${source}: ${keyLabel(key)}: is a single setting, not an object (${node.doc ?? ''})`,
           );
+        } else if (node.format === 'fwd-rate') {
+          // A number, as every number in a file, or the one word the format takes.
+          if (jsonType(child) !== 'number' && child !== 'auto') {
+            problems.push(
+              `${source}: ${keyLabel(key)}: must be a JSON number or "auto"; got ${JSON.stringify(child)}`,
+            );
+          }
         } else {
           const expected =
             typeof node.format === 'string' ? JSON_TYPE_BY_FORMAT[node.format] : undefined;

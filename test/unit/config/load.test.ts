@@ -315,6 +315,24 @@ describe('loadConfig: files', () => {
       configError(() => load({}, { file: writeJson({ kafka: { topic: 42 } }) })),
       /kafka\.topic .*Kafka topic name.*; got 42/,
     );
+    // A rate in a file is a JSON number or the word "auto", as other numbers must be numbers.
+    const rate = (value: unknown): string =>
+      configError(() =>
+        load({}, { file: writeJson({ source: { rateLimits: { getLogEvents: value } } }) }),
+      );
+    assert.match(
+      rate('20'),
+      /source\.rateLimits\.getLogEvents .*must be a JSON number or "auto"; got "20"/,
+    );
+    assert.match(
+      rate(true),
+      /source\.rateLimits\.getLogEvents .*must be a JSON number or "auto"; got true/,
+    );
+    const file = (value: unknown) =>
+      load({}, { file: writeJson({ source: { rateLimits: { getLogEvents: value } } }) }).source
+        .rateLimits.getLogEvents;
+    assert.equal(file(12.5), 12.5);
+    assert.equal(file('auto'), 'auto');
   });
 
   it('reports a missing or invalid file', () => {
