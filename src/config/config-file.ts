@@ -17,6 +17,12 @@ const JSON_TYPE_BY_FORMAT: Readonly<Record<string, string>> = {
   'fwd-boolean': 'boolean',
   'fwd-string-list': 'array',
   'fwd-broker-list': 'array',
+  'fwd-rate': 'number',
+};
+
+/** The words a format takes in place of its JSON type (the rate's `auto`). */
+const WORD_BY_FORMAT: Readonly<Record<string, string>> = {
+  'fwd-rate': 'auto',
 };
 
 function jsonType(value: unknown): string {
@@ -81,19 +87,14 @@ export function checkFileShape(value: unknown, source: string): string[] {
           problems.push(
             `${source}: ${keyLabel(key)}: is a single setting, not an object (${node.doc ?? ''})`,
           );
-        } else if (node.format === 'fwd-rate') {
-          // A number, as every number in a file, or the one word the format takes.
-          if (jsonType(child) !== 'number' && child !== 'auto') {
-            problems.push(
-              `${source}: ${keyLabel(key)}: must be a JSON number or "auto"; got ${JSON.stringify(child)}`,
-            );
-          }
         } else {
-          const expected =
-            typeof node.format === 'string' ? JSON_TYPE_BY_FORMAT[node.format] : undefined;
-          if (expected !== undefined && jsonType(child) !== expected) {
+          const format = typeof node.format === 'string' ? node.format : '';
+          const expected = JSON_TYPE_BY_FORMAT[format];
+          const word = WORD_BY_FORMAT[format];
+          if (expected !== undefined && jsonType(child) !== expected && child !== word) {
             const shown = node.sensitive === true ? '' : `; got ${JSON.stringify(child)}`;
-            problems.push(`${source}: ${keyLabel(key)}: must be a JSON ${expected}${shown}`);
+            const or = word === undefined ? '' : ` or "${word}"`;
+            problems.push(`${source}: ${keyLabel(key)}: must be a JSON ${expected}${or}${shown}`);
           }
         }
       } else if (!isPlainObject(child)) {
