@@ -120,6 +120,13 @@ export class Pipeline {
         'sequence gap repaired: the missing records were delivered late',
       );
     }
+    if (result.unrepaired.gaps > 0) {
+      this.logger.warn(
+        { ...batch.stream, gaps: result.unrepaired.gaps, missing: result.unrepaired.missing },
+        'sequence gap still open when its repair window (source.gapRepairWindowMs) ended: ' +
+          'delivered as an integrity finding',
+      );
+    }
     this.requestRepairs(result.repairs, now);
     // The state as of the end of this batch travels with it to its acknowledgement.
     const integrity = this.options.tracker.snapshot(key);

@@ -33,6 +33,8 @@ export interface TransformedBatch {
   readonly repairs: RepairRequest[];
   /** Gaps closed entirely by this batch's records. */
   readonly repaired: number;
+  /** Held gaps whose repair window ended with records still missing: reported as findings now. */
+  readonly unrepaired: { readonly gaps: number; readonly missing: number };
   /** Records of a re-read page dropped because they were delivered before. */
   readonly replayDuplicates: number;
 }
@@ -96,8 +98,13 @@ export function transformBatch(
     }
   }
   state.recent?.prune(key, now);
+  const unrepaired = { gaps: 0, missing: 0 };
   for (const { finding, record } of state.integrity.expire(key, now)) {
     findings[finding.kind] = (findings[finding.kind] ?? 0) + 1;
+    if (finding.kind === 'gap') {
+      unrepaired.gaps += 1;
+      unrepaired.missing += Number(finding.missing);
+    }
     events.push(toOutboundEvent(enrich(findingToEvent(finding, record, context)), logStream));
   }
   return {
@@ -108,6 +115,7 @@ export function transformBatch(
     eventTimes,
     repairs: state.integrity.takeRepairs(),
     repaired: state.integrity.takeRepaired(),
+    unrepaired,
     replayDuplicates,
   };
 }

@@ -5,13 +5,18 @@
  * the dev-only `pino-pretty` package is installed; otherwise JSON (with a warning).
  *
  * Logging rules for callers: errors as `{ err }`; never log per event at info (count in metrics,
- * log per batch at debug); never put untrusted data into bindings.
+ * log per batch at debug); never put untrusted data into bindings; never log an event, a request
+ * or a response body (sizes and counts instead). Errors go through {@link serializeError}, which
+ * keeps type, message, code and status only, and repeated warnings and errors are rate-limited
+ * ({@link RepeatLimiter}), so an outage logs a line, a count and a recovery, not a flood.
  */
 import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import type { DestinationStream, Logger, LoggerOptions as PinoOptions } from 'pino';
+import type { DestinationStream, Logger, LogFn, LoggerOptions as PinoOptions } from 'pino';
 import { packageVersion } from '../config/package-info.js';
 import type { LogLevel } from '../config/schema.js';
+import { serializeError } from './error-serializer.js';
+import { lineKind, RepeatLimiter } from './repeat-limiter.js';
 
 export type { Logger } from 'pino';
 
@@ -82,7 +87,16 @@ export interface CreateLoggerOptions {
   readonly version?: string;
   /** Overrides `process.stdout.isTTY` (tests). */
   readonly isTty?: boolean;
+  /** Identical warnings and errors within this window are counted, not written (ms). */
+  readonly repeatWindowMs?: number;
+  /** Clock of the repeat limit (tests). @default Date.now */
+  readonly now?: () => number;
 }
+
+/** Default window of the repeat limit: one line per kind of warning or error per minute. */
+export const REPEAT_WINDOW_MS = 60_000;
+
+const WARN_LEVEL = 40;
 
 function prettyAvailable(): boolean {
   try {
@@ -101,6 +115,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: [...REDACT_PATHS], censor: REDACTED },
+    serializers: { err: serializeError },
+    hooks: { logMethod: repeatLimitHook(options) },
   };
   let fallback: string | undefined;
   if (options.pretty === true) {
@@ -122,6 +138,36 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const logger = options.destination === undefined ? pino(base) : pino(base, options.destination);
   if (fallback !== undefined) logger.warn(fallback);
   return logger;
+}
+
+type LogMethodHook = (this: Logger, args: Parameters<LogFn>, method: LogFn, level: number) => void;
+
+function repeatLimitHook(options: CreateLoggerOptions): LogMethodHook {
+  const limiter = new RepeatLimiter({
+    windowMs: options.repeatWindowMs ?? REPEAT_WINDOW_MS,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  return function (this: Logger, args, method, level) {
+    if (level < WARN_LEVEL) {
+      method.apply(this, args);
+      return;
+    }
+    const [first, ...rest] = args as unknown[];
+    const fields =
+      typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : undefined;
+    const message = fields === undefined ? first : rest[0];
+    const verdict = limiter.admit(lineKind(level, this.bindings().component, fields, message));
+    if (!verdict.write) return;
+    if (verdict.suppressed === 0) {
+      method.apply(this, args);
+      return;
+    }
+    const withCount =
+      fields === undefined
+        ? [{ suppressed: verdict.suppressed }, ...args]
+        : [{ ...fields, suppressed: verdict.suppressed }, ...rest];
+    method.apply(this, withCount as Parameters<typeof method>);
+  };
 }
 
 /** Bindings that would overwrite pino's own fields or the service identity. */

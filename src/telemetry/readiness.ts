@@ -4,6 +4,8 @@
  * reports into a check that fails only once the sink has been down longer than a grace period
  * (`http.readySinkDownMs`), so a short broker hiccup does not pull the pod out of service.
  */
+import type { ComponentLogger } from '../util/logger.js';
+import { scrubMessage } from './error-serializer.js';
 import type { Metrics } from './metrics.js';
 
 export interface CheckResult {
@@ -66,6 +68,8 @@ export interface SinkHealthOptions {
   readonly now?: () => number;
   /** Mirrors the state into `cloudhsm_forwarder_sink_up`. */
   readonly metrics?: Pick<Metrics, 'sinkUp'>;
+  /** Told once when a sink goes down and once when it recovers (the retry lines between are rate-limited). */
+  readonly logger?: ComponentLogger;
 }
 
 interface SinkState {
@@ -91,11 +95,13 @@ export class SinkHealth {
   readonly #downAfterMs: number;
   readonly #now: () => number;
   readonly #metrics: Pick<Metrics, 'sinkUp'> | undefined;
+  readonly #logger: ComponentLogger | undefined;
 
   constructor(options: SinkHealthOptions) {
     this.#downAfterMs = options.downAfterMs;
     this.#now = options.now ?? Date.now;
     this.#metrics = options.metrics;
+    this.#logger = options.logger;
   }
 
   /** Starts tracking a sink, counted up until it reports otherwise. */
@@ -109,7 +115,14 @@ export class SinkHealth {
   markUp(sink: string): void {
     const state = this.#states.get(sink);
     if (state === undefined || !state.up) {
-      this.#states.set(sink, { up: true, since: this.#now(), detail: undefined });
+      const now = this.#now();
+      if (state !== undefined) {
+        this.#logger?.info(
+          { sink, downForMs: now - state.since },
+          `${sink} is reachable again; held events are being delivered`,
+        );
+      }
+      this.#states.set(sink, { up: true, since: now, detail: undefined });
     } else {
       state.detail = undefined;
     }
@@ -120,6 +133,10 @@ export class SinkHealth {
   markDown(sink: string, detail?: string): void {
     const state = this.#states.get(sink);
     if (state === undefined || state.up) {
+      this.#logger?.warn(
+        { sink, reason: detail === undefined ? undefined : scrubMessage(detail) },
+        `${sink} is unreachable; events are held and retried until it answers (nothing is dead-lettered)`,
+      );
       this.#states.set(sink, { up: false, since: this.#now(), detail });
     } else if (detail !== undefined) {
       state.detail = detail;

@@ -20,6 +20,7 @@ import type {
 } from '../sink/sink.js';
 import { startHttpServer } from './http-server.js';
 import type { HttpServerHandle } from './http-server.js';
+import { childLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
@@ -45,7 +46,11 @@ export interface Telemetry {
 export function createTelemetry(config: Config, logger: Logger): Telemetry {
   const metrics = createMetrics();
   const readiness = new Readiness();
-  const health = new SinkHealth({ downAfterMs: config.http.readySinkDownMs, metrics });
+  const health = new SinkHealth({
+    downAfterMs: config.http.readySinkDownMs,
+    metrics,
+    logger: childLogger(logger, 'sink.health'),
+  });
   const cloudwatch = new SinkHealth({ downAfterMs: config.http.readySinkDownMs });
   // The checkpoint store is a destination like the sinks: same grace period before not-ready.
   const checkpointWrites = new WriteHealth({ downAfterMs: config.http.readySinkDownMs });

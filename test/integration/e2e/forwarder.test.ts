@@ -268,9 +268,15 @@ describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 1_200_
       assert.ok(first !== undefined);
       // 1,000 records now; the other 20,000 arrive during the outage.
       await writeStreams(cloudwatch, [{ ...first, records: first.records.slice(0, 1000) }]);
-      // No pipeline.* override: the in-flight bounds are the shipped defaults.
-      const forwarder = startForwarder({ ...s.env, NODE_OPTIONS: chart.nodeOptions });
+      // No pipeline.* override: the in-flight bounds are the shipped defaults, and the log level
+      // is the shipped one too, for the bound on what the outage logs.
+      const forwarder = startForwarder({
+        ...s.env,
+        NODE_OPTIONS: chart.nodeOptions,
+        LOG_LEVEL: 'info',
+      });
       await untilDelivered(s, 1, 60_000);
+      const logStart = forwarder.output().length;
       stack('down', outage);
       let peak = 0;
       const sampler = setInterval(() => (peak = Math.max(peak, forwarder.rss())), 250);
@@ -279,6 +285,7 @@ describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 1_200_
       await writeStreams(cloudwatch, rest);
       await sleep(60_000);
       const duringOutage = peak;
+      const outageLog = forwarder.output().slice(logStart);
       stack('up', outage);
       await untilDelivered(s, fleet.report.records, 300_000);
       clearInterval(sampler);
@@ -293,6 +300,25 @@ describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 1_200_
       );
       // Backpressure bounds memory: the outage must not push the process past the pod's limit.
       assert.ok(peak < memoryLimit, "resident memory stays within the chart's memory limit");
+      // What the outage logged: bounded, and no record content (the retried requests carry it).
+      const logBytes = Buffer.byteLength(outageLog);
+      console.log(
+        `${outage} outage logged ${logBytes} bytes in ${outageLog.split('\n').length - 1} lines`,
+      );
+      assert.ok(logBytes < 2 ** 20, `the 60 s outage logged ${logBytes} bytes`);
+      const written = rest.flatMap((stream) => stream.records.map((r) => r.message)).join('\n');
+      const user = /User Name : (\S+)/.exec(written)?.[1];
+      const handle = /Key Handle : (\d{5,})/.exec(written)?.[1];
+      assert.ok(user !== undefined && handle !== undefined, 'the input has a user and a key');
+      for (const content of ['User Name', user, handle]) {
+        assert.ok(!outageLog.includes(content), `the outage log holds record content: ${content}`);
+      }
+      assert.match(outageLog, new RegExp(`${outage} is unreachable`), 'the outage is told once');
+      assert.match(
+        forwarder.output().slice(logStart + outageLog.length),
+        new RegExp(`${outage} is reachable again`),
+        'and so is the recovery',
+      );
     });
   }
 

@@ -100,6 +100,8 @@ describe('transformBatch', () => {
     );
     assert.deepEqual(late.findings, { gap: 1 });
     assert.equal(late.events.length, 1);
+    assert.deepEqual(late.unrepaired, { gaps: 1, missing: 1 }, 'for the pipeline to log');
+    assert.deepEqual(repaired.unrepaired, { gaps: 0, missing: 0 });
   });
 
   it('delivers from a look-back only the records of a stream without sequence numbers it has not delivered', () => {

@@ -114,3 +114,67 @@ describe('childLogger', () => {
     assert.equal(line?.password, REDACTED);
   });
 });
+
+describe('log lines an operator can keep', () => {
+  it('never writes the request an error carries (an OpenSearch error holds the _bulk body)', () => {
+    const { logger, text, lines } = memoryLogger();
+    const body = `{"create":{}}\n{"user":{"name":"crypto-officer-alice"},"key_handle":"0x000c0ffe"}\n`;
+    const error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9250'), {
+      name: 'ConnectionError',
+      meta: { body: null, meta: { request: { params: { body } } }, statusCode: 503 },
+      code: 'ECONNREFUSED',
+    });
+    logger.warn({ err: error, events: 1000 }, 'bulk failed; retrying');
+    assert.doesNotMatch(text(), /crypto-officer-alice|0x000c0ffe|request/);
+    const err = lines()[0]?.err as Record<string, unknown>;
+    assert.equal(err.type, 'ConnectionError');
+    assert.equal(err.message, 'connect ECONNREFUSED 127.0.0.1:9250');
+    assert.equal(err.code, 'ECONNREFUSED');
+    assert.equal(err.status, 503);
+  });
+
+  it('cuts field values a server quotes in its reason, and bounds the message', () => {
+    const { logger, lines } = memoryLogger();
+    const quoted = new Error(
+      "mapper_parsing_exception: failed to parse field [user.name]. Preview of field's value: 'alice'" +
+        'x'.repeat(2000),
+    );
+    logger.error({ err: quoted }, 'refused');
+    const message = (lines()[0]?.err as { message: string }).message;
+    assert.doesNotMatch(message, /alice/);
+    assert.ok(message.length < 400, `message of ${message.length} chars`);
+  });
+
+  it('writes a repeated warning once per window, then with the count it left out', () => {
+    let now = 0;
+    const { logger, lines } = memoryLogger({ repeatWindowMs: 60_000, now: () => now });
+    const sink = childLogger(logger, 'sink.opensearch');
+    const error = new Error('connect ECONNREFUSED 127.0.0.1:9250');
+    for (let attempt = 0; attempt < 50; attempt += 1) {
+      now += 1000; // 50 retries in 50 s
+      sink.warn({ err: error, attempt, events: 500 }, 'bulk failed; retrying');
+    }
+    sink.warn({ index: 'a' }, 'another kind of line');
+    now += 20_000;
+    sink.warn({ err: error, attempt: 51, events: 500 }, 'bulk failed; retrying');
+    const written = lines();
+    assert.deepEqual(
+      written.map((line) => [line.msg, line.suppressed]),
+      [
+        ['bulk failed; retrying', undefined],
+        ['another kind of line', undefined],
+        ['bulk failed; retrying', 49],
+      ],
+    );
+  });
+
+  it('keeps lines about different streams or indices apart, and never limits info lines', () => {
+    const { logger, lines } = memoryLogger({ now: () => 0 });
+    logger.warn({ logStream: 'hsm-a' }, 'GetLogEvents failed; backing off');
+    logger.warn({ logStream: 'hsm-b' }, 'GetLogEvents failed; backing off');
+    logger.warn({ logStream: 'hsm-a' }, 'GetLogEvents failed; backing off');
+    logger.info({ batch: 1 }, 'delivered');
+    logger.info({ batch: 2 }, 'delivered');
+    assert.equal(lines().length, 4);
+  });
+});

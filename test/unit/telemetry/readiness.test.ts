@@ -22,3 +22,39 @@ describe('SinkHealth stalls', () => {
     assert.deepEqual(health.check('opensearch'), { ok: true });
   });
 });
+
+describe('SinkHealth log lines', () => {
+  it('says once when a sink goes down and once when it recovers, with how long it was down', () => {
+    let now = 0;
+    const lines: [string, string, Record<string, unknown>][] = [];
+    const record =
+      (level: string) =>
+      (fields: Record<string, unknown>, message: string): void => {
+        lines.push([level, message, fields]);
+      };
+    const logger = {
+      debug: record('debug'),
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+    };
+    const health = new SinkHealth({ downAfterMs: 1_000, now: () => now, logger });
+    health.register('opensearch');
+    health.markUp('opensearch');
+    for (let i = 0; i < 5; i += 1) {
+      now += 1_000;
+      health.markDown('opensearch', 'connect ECONNREFUSED 127.0.0.1:9250');
+    }
+    now += 2_000;
+    health.markUp('opensearch');
+    health.markUp('opensearch');
+    assert.deepEqual(
+      lines.map(([level, message]) => [level, message.split(';')[0]]),
+      [
+        ['warn', 'opensearch is unreachable'],
+        ['info', 'opensearch is reachable again'],
+      ],
+    );
+    assert.equal(lines[1]?.[2].downForMs, 6_000);
+  });
+});
