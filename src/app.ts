@@ -135,6 +135,7 @@ function createSinks(
     sinks.push(
       new KafkaSink({
         client: kafka,
+        endpoint: config.kafka.brokers.join(','),
         topic: config.kafka.topic,
         createTopic: config.kafka.createTopic,
         topicPartitions: config.kafka.topicPartitions,
@@ -169,6 +170,7 @@ function createSinks(
     sinks.push(
       new OpenSearchSink({
         client,
+        endpoint: displayUrl(config.opensearch.url),
         indexPrefix: config.opensearch.indexPrefix,
         bulkMaxDocs: config.opensearch.bulkMaxDocs,
         lateIndex: config.opensearch.lateIndex,
@@ -193,6 +195,7 @@ function createSinks(
       : {
           kafka: {
             client: kafka,
+            endpoint: config.kafka.brokers.join(','),
             topic: config.deadLetter.topic,
             createTopic: config.kafka.createTopic,
             topicPartitions: config.deadLetter.topicPartitions,
@@ -289,8 +292,9 @@ function createDelivery(
 
   return {
     async start() {
-      await deadLetter.start();
+      // The sinks first: a broker that cannot be reached is told as the Kafka sink's failure.
       for (const sink of sinks) await sink.start();
+      await deadLetter.start();
       telemetry.watchSinks(sinks);
       // Never blocks delivery: a failed first refresh leaves events marked as not enriched.
       await metadata?.start();
@@ -304,6 +308,18 @@ function createDelivery(
       return drained;
     },
   };
+}
+
+/** A URL as shown in errors: user info (credentials in the URL) never leaves the config. */
+function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return 'opensearch.url';
+  }
 }
 
 function cloudWatchPort(config: Config): SdkCloudWatchPort {

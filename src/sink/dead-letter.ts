@@ -14,6 +14,7 @@ import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
 import { ensureTopic } from './kafka-client.js';
 import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
+import { startUpStep } from './start-up-error.js';
 import type { RejectedEvent, RejectionKind, SinkName } from './sink.js';
 
 export interface DeadLetterEntry {
@@ -40,6 +41,8 @@ export interface DeadLetterOptions {
   readonly kafka?: {
     /** Built by the composition root (src/app.ts), shared with the events sink. */
     readonly client: KafkaClientPort;
+    /** The configured brokers, for start-up errors. */
+    readonly endpoint?: string;
     readonly topic: string;
     readonly createTopic: boolean;
     /** Of a topic created here; -1 or omitted: the broker default. */
@@ -84,11 +87,14 @@ export class DeadLetter implements DeadLetterWriter {
     if (kafka === undefined) return;
     // Broker defaults unless configured: a hard-coded replication factor of 1 cannot take
     // acks=all writes on a cluster with min.insync.replicas=2 (MSK), so every entry fell back.
-    await ensureTopic(kafka.client, kafka.topic, {
-      allowed: kafka.createTopic,
-      partitions: kafka.topicPartitions ?? -1,
-      replicationFactor: kafka.topicReplicationFactor ?? -1,
-    });
+    const at = { sink: 'dead-letter topic' as const, endpoint: kafka.endpoint ?? 'kafka.brokers' };
+    await startUpStep({ ...at, step: `checking topic ${kafka.topic}` }, () =>
+      ensureTopic(kafka.client, kafka.topic, {
+        allowed: kafka.createTopic,
+        partitions: kafka.topicPartitions ?? -1,
+        replicationFactor: kafka.topicReplicationFactor ?? -1,
+      }),
+    );
   }
 
   async write(sink: SinkName, rejected: readonly RejectedEvent[]): Promise<'kafka' | 'file'> {

@@ -19,6 +19,7 @@ import { RETRY_BACKOFF, retryUntilDone } from '../util/retry.js';
 import type { RetryAction } from '../util/retry.js';
 import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunking.js';
 import { ensureTopic } from './kafka-client.js';
+import { startUpStep } from './start-up-error.js';
 import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
 import { OCSF_VERSION } from '../util/identity.js';
 import type { OutboundEvent } from './outbound-event.js';
@@ -27,6 +28,8 @@ import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
 export interface KafkaSinkOptions {
   /** Built by the composition root (src/app.ts), shared with the dead-letter writer. */
   readonly client: KafkaClientPort;
+  /** The configured brokers, for start-up errors. */
+  readonly endpoint?: string;
   readonly topic: string;
   /** Create the topic at start-up when it is missing; otherwise a missing topic is an error. */
   readonly createTopic?: boolean;
@@ -89,12 +92,15 @@ export class KafkaSink implements Sink {
   }
 
   async start(): Promise<void> {
-    await ensureTopic(this.client, this.options.topic, {
-      allowed: this.options.createTopic ?? false,
-      partitions: this.options.topicPartitions ?? 3,
-      replicationFactor: this.options.topicReplicationFactor ?? 1,
-    });
-    await this.connectedProducer();
+    const at = { sink: 'kafka' as const, endpoint: this.options.endpoint ?? 'kafka.brokers' };
+    await startUpStep({ ...at, step: `checking topic ${this.options.topic}` }, () =>
+      ensureTopic(this.client, this.options.topic, {
+        allowed: this.options.createTopic ?? false,
+        partitions: this.options.topicPartitions ?? 3,
+        replicationFactor: this.options.topicReplicationFactor ?? 1,
+      }),
+    );
+    await startUpStep({ ...at, step: 'connecting the producer' }, () => this.connectedProducer());
     this.options.onHealth?.('kafka', true);
   }
 

@@ -26,6 +26,7 @@ import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunki
 import { classifyItem, itemRejectionKind, refusalHint } from './opensearch-refusal.js';
 import { dailyIndex, indexTemplate, lateIndex, TEMPLATE_VERSION } from './opensearch-template.js';
 import type { OutboundEvent } from './outbound-event.js';
+import { NotTheServiceError, startUpStep } from './start-up-error.js';
 import { StallRegister } from './stall-register.js';
 import type { StallHolder } from './stall-register.js';
 import type {
@@ -60,6 +61,8 @@ export interface OpenSearchClientPort {
 
 export interface OpenSearchSinkOptions {
   readonly client: OpenSearchClientPort;
+  /** The configured URL, for start-up errors (never with credentials). */
+  readonly endpoint?: string;
   readonly indexPrefix: string;
   /** Documents per bulk request. */
   readonly bulkMaxDocs?: number;
@@ -150,25 +153,49 @@ export class OpenSearchSink implements Sink {
   /** Installs (or upgrades) the versioned index template. */
   async start(): Promise<void> {
     const name = `${this.options.indexPrefix}-template`;
-    let installed: number | undefined;
-    try {
-      const existing = await this.client.indices.getIndexTemplate({ name });
-      const template = existing.body.index_templates[0]?.index_template as
-        { version?: number } | undefined;
-      installed = template?.version;
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+    const at = { sink: 'opensearch' as const, endpoint: this.options.endpoint ?? 'opensearch.url' };
+    const installed = await startUpStep({ ...at, step: `reading index template ${name}` }, () =>
+      this.installedVersion(name),
+    );
     if (installed !== undefined && installed >= TEMPLATE_VERSION) {
       this.logger.info({ template: name, installed }, 'index template is current');
     } else {
-      await this.client.indices.putIndexTemplate({
-        name,
-        body: indexTemplate(this.options.indexPrefix),
-      });
+      await startUpStep({ ...at, step: `installing index template ${name}` }, () =>
+        this.client.indices.putIndexTemplate({
+          name,
+          body: indexTemplate(this.options.indexPrefix),
+        }),
+      );
       this.logger.info({ template: name, version: TEMPLATE_VERSION }, 'index template installed');
     }
     this.options.onHealth?.('opensearch', true);
+  }
+
+  /**
+   * The installed template's version. An answer not shaped like OpenSearch's (an HTTP server,
+   * a proxy's error page, the Dashboards URL) is told as such rather than as a TypeError.
+   */
+  private async installedVersion(name: string): Promise<number | undefined> {
+    let body: unknown;
+    try {
+      body = (await this.client.indices.getIndexTemplate({ name })).body;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      const answer = (error as { meta?: { body?: unknown } }).meta?.body;
+      if (typeof (answer as { error?: unknown } | undefined)?.error === 'object') return undefined;
+      throw new NotTheServiceError(
+        `GET /_index_template/${name} answered 404 without an OpenSearch error body`,
+      );
+    }
+    const templates = (body as { index_templates?: unknown } | undefined)?.index_templates;
+    if (!Array.isArray(templates)) {
+      throw new NotTheServiceError(
+        `GET /_index_template/${name} answered 200 without an index_templates list`,
+      );
+    }
+    const template = (templates[0] as { index_template?: { version?: unknown } } | undefined)
+      ?.index_template;
+    return typeof template?.version === 'number' ? template.version : undefined;
   }
 
   async deliver(events: readonly OutboundEvent[], signal: AbortSignal): Promise<SinkResult> {

@@ -307,8 +307,8 @@ describe('forwarder end to end (moto → Kafka + OpenSearch)', { timeout: 1_200_
       );
       assert.ok(logBytes < 2 ** 20, `the 60 s outage logged ${logBytes} bytes`);
       const written = rest.flatMap((stream) => stream.records.map((r) => r.message)).join('\n');
-      const user = /User Name : (\S+)/.exec(written)?.[1];
-      const handle = /Key Handle : (\d{5,})/.exec(written)?.[1];
+      const user = /User Name\s*:\s*(\S+)/.exec(written)?.[1];
+      const handle = /Key Handle\s*:\s*(\d{5,})/.exec(written)?.[1];
       assert.ok(user !== undefined && handle !== undefined, 'the input has a user and a key');
       for (const content of ['User Name', user, handle]) {
         assert.ok(!outageLog.includes(content), `the outage log holds record content: ${content}`);
