@@ -103,7 +103,9 @@ const SETTINGS: Record<StartUpSink, { url: string; tls: string; auth: string; wh
 
 function firstMessage(error: unknown): string {
   const errors = chain(error);
-  const messages = errors.map((e) => String(e.message ?? '')).filter((m) => m !== '');
+  const messages = errors
+    .map((e) => (typeof e.message === 'string' ? e.message : ''))
+    .filter((m) => m !== '');
   const message = (messages[messages.length - 1] ?? String(error)).replace(/\s+/g, ' ').trim();
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
