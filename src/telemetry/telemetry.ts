@@ -85,7 +85,8 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
 
   const dispatchObserver: DispatchObserver = {
     sinkResult(sink, result, seconds) {
-      metrics.recordsDelivered.inc({ sink }, result.delivered);
+      // Durably held by the sink, as documented: a 409 duplicate is held too (counted apart as well).
+      metrics.recordsDelivered.inc({ sink }, result.delivered + result.duplicates);
       metrics.recordsDuplicate.inc({ sink }, result.duplicates);
       metrics.sinkRequestDuration.observe({ sink }, seconds);
     },
