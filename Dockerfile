@@ -25,9 +25,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY config ./config
-# The fleet simulator is a test and demo tool, not part of the product.
+# The fleet simulator stays: `simulate` (loopback emulators only) is a command of the CLI.
 RUN npm run build \
-  && rm -rf dist/src/simulator \
   && mkdir -p /out/var/lib/cloudhsm-audit-forwarder/checkpoints
 
 # ---- prod-deps: production dependencies only (separate stage, so no dev tooling leaks) ----------

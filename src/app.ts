@@ -36,6 +36,8 @@ import {
   createCloudHsmPort,
 } from './enrichment/cloudhsm-port.js';
 import { MetadataProvider } from './enrichment/metadata-provider.js';
+import { ensureStream, putRecords } from './simulator/cloudwatch-writer.js';
+import { simulateFleet, type FleetReport } from './simulator/fleet.js';
 import type { EventEnricher } from './transform/transform-record.js';
 import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
@@ -542,4 +544,81 @@ export function createBackfill(
       return drained;
     },
   };
+}
+
+export interface SimulationOptions {
+  /** The CloudWatch Logs endpoint (an emulator: the command refuses anything but loopback). */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly clusters: number;
+  readonly hsmsPerCluster: number;
+  readonly recordsPerHsm: number;
+  readonly logGroupPrefix: string;
+  readonly seed: number;
+  readonly gap: boolean;
+  /** Records per HSM kept for live writing (one per HSM per second), 0 for none. */
+  readonly liveRecordsPerHsm: number;
+}
+
+export interface Simulation {
+  readonly report: FleetReport;
+  readonly streams: readonly { readonly logGroup: string; readonly logStream: string }[];
+  /** Writes the records that are due by `now`; returns how many it wrote (0 once all are). */
+  writeDue(now: number): Promise<number>;
+  /** Records still to be written live. */
+  readonly pending: number;
+  close(): void;
+}
+
+/**
+ * A simulated fleet written into a CloudWatch Logs emulator (`simulate`, the README's quick
+ * start). Records are timestamped so that the first `recordsPerHsm` of each HSM are in the past
+ * and the live ones fall due one per second from now.
+ */
+export async function startSimulation(options: SimulationOptions): Promise<Simulation> {
+  const live = options.liveRecordsPerHsm > 0;
+  const spacingMs = live ? 1000 : 10;
+  const now = Date.now();
+  const fleet = simulateFleet({
+    clusters: options.clusters,
+    hsmsPerCluster: options.hsmsPerCluster,
+    recordsPerHsm: options.recordsPerHsm + options.liveRecordsPerHsm,
+    certRecords: 0,
+    logGroupPrefix: options.logGroupPrefix,
+    startMs: now - options.recordsPerHsm * spacingMs,
+    spacingMs,
+    seed: options.seed,
+    gap: options.gap,
+  });
+  const client = createCloudWatchClient({ region: options.region, endpoint: options.endpoint });
+  const hsmStreams = fleet.streams.filter((stream) => stream.records.length > 0);
+  for (const stream of hsmStreams) await ensureStream(client, stream.logGroup, stream.logStream);
+  const written = new Map(hsmStreams.map((stream) => [stream, 0]));
+  let pending = hsmStreams.reduce((sum, stream) => sum + stream.records.length, 0);
+  const simulation: Simulation = {
+    report: fleet.report,
+    streams: hsmStreams.map(({ logGroup, logStream }) => ({ logGroup, logStream })),
+    get pending() {
+      return pending;
+    },
+    async writeDue(at) {
+      let count = 0;
+      for (const stream of hsmStreams) {
+        const from = written.get(stream) ?? 0;
+        let to = from;
+        while (to < stream.records.length && (stream.records[to]?.timestamp ?? at + 1) <= at)
+          to += 1;
+        if (to === from) continue;
+        await putRecords(client, stream.logGroup, stream.logStream, stream.records.slice(from, to));
+        written.set(stream, to);
+        count += to - from;
+      }
+      pending -= count;
+      return count;
+    },
+    close() {
+      client.destroy();
+    },
+  };
+  return simulation;
 }

@@ -19,6 +19,9 @@ Commands:
   parse [--log-group G] [--log-stream S] [FILE...]
                                         print one OCSF event per line for raw records
   config validate | config print        check / print the effective configuration
+  simulate [--clusters N] [--hsms N] [--records N] [--live]
+                                        fill a local CloudWatch Logs emulator with a simulated
+                                        fleet (loopback AWS_ENDPOINT_URL only)
   help                                  show this text
 `;
 
@@ -28,6 +31,7 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
   backfill: () => import('./commands/backfill-command.js').then((m) => m.runBackfillCommand),
   parse: () => import('./commands/parse-command.js').then((m) => m.runParseCommand),
   config: () => import('./commands/config-command.js').then((m) => m.runConfigCommand),
+  simulate: () => import('./commands/simulate-command.js').then((m) => m.runSimulateCommand),
 };
 
 export async function main(argv: string[]): Promise<number> {

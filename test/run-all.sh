@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole job from a fresh clone — install if needed, build, lint, unit tests,
-# bring the local stack up, integration tests, then a summary. Stops a stack it started itself
+# bring the local stack up, integration tests (the README quick start among them), the demo, then a
+# summary. Stops a stack it started itself
 # (set STACK_KEEP=1 to leave it running); leaves alone a stack that was already up.
 # Everything runs on the pinned Node.js runtime (.nvmrc, fetched if the node on PATH differs: see
 # tools/node-runtime.sh). UNIT_TESTS_ALSO_ON_NODE=24 also runs the unit tests on the pinned
@@ -94,6 +95,8 @@ fi
 step "local stack up" stack_up
 if [[ $overall -eq 0 || -n "${AWS_ENDPOINT_URL:-}" ]]; then
   step "integration tests (Node $runtime)" run_tests integration npm run --silent test:integration
+  # The README's main command, end to end, exactly as a user runs it.
+  step "demo (npm run demo)" npm run --silent demo
 fi
 
 printf '\n=== summary (runtime: Node %s)\n' "$runtime"

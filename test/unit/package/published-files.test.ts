@@ -1,6 +1,6 @@
 /**
- * What `npm pack` publishes: the built product and its configuration, not the fleet simulator
- * (a test and demo tool) and not the sources of the tests. Needs `npm run build` first, as the
+ * What `npm pack` publishes: the built product and its configuration (the fleet simulator too:
+ * the `simulate` command of the quick start runs it), not the sources of the tests. Needs `npm run build` first, as the
  * unit tests always run after it.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { REPO_ROOT } from '../chart/chart-tools.js';
 
 describe('published package', () => {
-  it('holds the CLI and the default configuration, and no simulator or tests', () => {
+  it('holds the CLI, the simulate command and the default configuration, and no tests', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
@@ -19,10 +19,11 @@ describe('published package', () => {
     const paths = pack.files.map((f) => f.path);
     assert.ok(paths.includes('dist/src/cli.js'), 'the built CLI is published');
     assert.ok(paths.includes('config/default.json'));
+    assert.ok(paths.includes('dist/src/simulator/fleet.js'), 'simulate needs the simulator');
     assert.deepEqual(
-      paths.filter((p) => /simulator|(^|\/)test\//.test(p)),
+      paths.filter((p) => /(^|\/)test\//.test(p)),
       [],
-      'no simulator and no tests in the package',
+      'no tests in the package',
     );
   });
 });

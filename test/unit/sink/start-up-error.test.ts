@@ -22,7 +22,9 @@ describe('start-up errors', () => {
   });
 
   it('tells a SASL refusal as authentication', () => {
-    const error = new KafkaJSSASLAuthenticationError('SASL SCRAM SHA512 authentication failed');
+    const error = new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)(
+      'SASL SCRAM SHA512 authentication failed',
+    );
     assert.equal(classifyStartUpError(error), 'auth');
     assert.match(
       startUpError({ sink: 'kafka', step: 'connecting', endpoint: 'b:9096' }, error).message,

@@ -139,7 +139,7 @@ const PROBES: Record<string, { readonly act: Probe; readonly expect: readonly st
     expect: ['rate_limit_wait_seconds_sum{operation="GetLogEvents"} 0.5'],
   },
   retries_total: {
-    act: (t) => t.sourceMetrics.retry('GetLogEvents'),
+    act: (t) => t.sourceMetrics.retry('GetLogEvents', 200),
     expect: ['retries_total{stage="source"} 1'],
   },
   get_log_events_pages_total: {
@@ -171,7 +171,7 @@ const PROBES: Record<string, { readonly act: Probe; readonly expect: readonly st
     expect: [`integrity_gaps_repaired_total{log_group="${GROUP}"} 2`],
   },
   rereads_total: {
-    act: (t) => t.sourceMetrics.reread(STREAM),
+    act: (t) => t.sourceMetrics.reread(STREAM, 10),
     expect: [`rereads_total{log_group="${GROUP}"} 1`],
   },
   reread_records_recovered_total: {
