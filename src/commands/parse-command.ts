@@ -1,8 +1,9 @@
 /**
  * `cloudhsm-audit-forwarder parse [--log-group G] [--log-stream S] [FILE...]` (README "The two commands").
  *
- * Each FILE holds one raw CloudWatch message; without FILE, stdin carries NDJSON CloudWatch
- * events (`logGroupName`, `logStreamName`, `timestamp`, `ingestionTime`, `message`, `eventId`).
+ * Each FILE, or stdin without FILE, holds raw audit records (one or several), NDJSON CloudWatch
+ * events (`logGroupName`, `logStreamName`, `timestamp`, `ingestionTime`, `message`, `eventId`),
+ * or the JSON `aws logs get-log-events` / `filter-log-events` print (see parse-input.ts).
  * Prints one OCSF event per line, followed on the spot by the integrity findings the record
  * triggers. Defaults when neither the flag nor the input says otherwise:
  * - log group `/aws/cloudhsm/cluster-unknown` (so `cluster_id` reads `cluster-unknown`);
@@ -10,10 +11,10 @@
  *   certificate-storage stream is named for the cluster);
  * - timestamp for FILE input: the record's own event time when it has one, else now.
  * A bad NDJSON line still yields an event (unparseable, with the reason in
- * `unmapped.cloudhsm.parse_error`) and a warning on stderr. Exit 0 unless a FILE cannot be read (1).
+ * `unmapped.cloudhsm.parse_error`) and a warning on stderr. Exit 1 when a FILE cannot be read or
+ * when nothing at all could be parsed; 0 otherwise.
  */
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 
 import { environmentRegion } from '../config/environment.js';
 import { ActorInference } from '../transform/actor-inference.js';
@@ -24,8 +25,9 @@ import { transformRecord } from '../transform/transform-record.js';
 import type { TransformChain } from '../transform/transform-record.js';
 import { parseRecord } from '../transform/parse.js';
 import type { ParsedRecord } from '../transform/parsed-record.js';
-import type { SourceRecord } from '../transform/source-record.js';
 import { UsageError } from '../util/errors.js';
+import { readInput } from './parse-input.js';
+import type { InputItem } from './parse-input.js';
 
 const DEFAULT_LOG_GROUP = '/aws/cloudhsm/cluster-unknown';
 const DEFAULT_HSM_STREAM = 'hsm-unknown';
@@ -109,99 +111,61 @@ export async function runParseCommand(args: string[]): Promise<number> {
   };
   const out = new Output();
   let status = 0;
+  let records = 0;
+  let parsedRecords = 0;
+  const logGroup = options.logGroup ?? DEFAULT_LOG_GROUP;
 
-  const emit = async (record: SourceRecord, parsed: ParsedRecord): Promise<void> => {
+  const emit = async (item: InputItem): Promise<void> => {
+    const record = { ...item.record };
+    if (item.warning !== undefined) warn(item.warning);
+    let parsed: ParsedRecord;
+    if (item.error !== undefined) {
+      warn(item.error);
+      parsed = { kind: 'unparseable', error: item.error, raw: record.message };
+    } else {
+      parsed = parseRecord(record.message);
+    }
+    if (record.logStream === '') record.logStream = defaultStream(record.logGroup, parsed);
+    if (item.raw === true) record.timestamp = eventTime(record, parsed);
+    records += 1;
+    if (parsed.kind !== 'unparseable') parsedRecords += 1;
     const { event, findings } = transformRecord(record, parsed, chain);
     await out.line(JSON.stringify(event));
     for (const finding of findings) await out.line(JSON.stringify(finding.event));
   };
 
-  if (options.files.length > 0) {
-    for (const file of options.files) {
-      let message: string;
-      try {
-        message = await readFile(file === '-' ? '/dev/stdin' : file, 'utf8');
-      } catch (error) {
-        warn(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
-        status = 1;
-        continue;
-      }
-      const parsed = parseRecord(message);
-      const logGroup = options.logGroup ?? DEFAULT_LOG_GROUP;
-      const record: SourceRecord = {
-        logGroup,
-        logStream: options.logStream ?? defaultStream(logGroup, parsed),
-        timestamp: Date.now(),
-        message,
-      };
-      record.timestamp = eventTime(record, parsed);
-      await emit(record, parsed);
+  const inputs = options.files.length > 0 ? options.files : ['-'];
+  for (const file of inputs) {
+    const where = file === '-' ? 'stdin' : file;
+    let text: string;
+    try {
+      text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+    } catch (error) {
+      warn(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      status = 1;
+      continue;
     }
-  } else {
-    const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-    let lineNo = 0;
-    for await (const line of lines) {
-      lineNo++;
-      if (line.trim() === '') continue;
-      const { record, error, warning } = fromNdjson(line, options);
-      if (warning !== undefined) warn(`stdin line ${lineNo}: ${warning}`);
-      if (error !== undefined) {
-        warn(`stdin line ${lineNo}: ${error}`);
-        await emit(record, {
-          kind: 'unparseable',
-          error: `stdin line ${lineNo}: ${error}`,
-          raw: line,
-        });
-      } else {
-        const parsed = parseRecord(record.message);
-        if (record.logStream === '') record.logStream = defaultStream(record.logGroup, parsed);
-        await emit(record, parsed);
-      }
-    }
+    const input = readInput(
+      text,
+      { logGroup, ...(options.logStream === undefined ? {} : { logStream: options.logStream }) },
+      where,
+    );
+    for (const item of input.items) await emit(item);
   }
   await out.flush();
+  if (parsedRecords === 0 && status === 0) {
+    warn(
+      `nothing could be parsed (${records} input records): expected raw CloudHSM audit records ` +
+        '(each starting with its "Time: " line), NDJSON CloudWatch events, or the JSON that ' +
+        "'aws logs get-log-events' / 'aws logs filter-log-events' print",
+    );
+    return 1;
+  }
   return status;
 }
 
-function fromNdjson(
-  line: string,
-  options: ParseOptions,
-): { record: SourceRecord; error?: string; warning?: string } {
-  const logGroup = options.logGroup ?? DEFAULT_LOG_GROUP;
-  const fallback: SourceRecord = {
-    logGroup,
-    logStream: options.logStream ?? DEFAULT_HSM_STREAM,
-    timestamp: Date.now(),
-    message: line,
-  };
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (error) {
-    return {
-      record: fallback,
-      error: `invalid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { record: fallback, error: 'not a JSON object' };
-  }
-  const event = value as Record<string, unknown>;
-  if (typeof event.message !== 'string') {
-    return { record: fallback, error: 'no string "message" member' };
-  }
-  const group = typeof event.logGroupName === 'string' ? event.logGroupName : logGroup;
-  const record: SourceRecord = {
-    logGroup: group,
-    logStream:
-      typeof event.logStreamName === 'string' ? event.logStreamName : (options.logStream ?? ''),
-    timestamp: typeof event.timestamp === 'number' ? event.timestamp : Date.now(),
-    message: event.message,
-  };
-  if (typeof event.ingestionTime === 'number') record.ingestionTime = event.ingestionTime;
-  if (typeof event.eventId === 'string') record.eventId = event.eventId;
-  if (typeof event.timestamp !== 'number') {
-    return { record, warning: 'no numeric "timestamp"; using the current time' };
-  }
-  return { record };
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -122,4 +122,53 @@ describe('parse command', () => {
     assert.equal(events(out).length, 1);
     assert.match(err, /does-not-exist/);
   });
+  it('reads several raw records from stdin, as CloudHSM writes them', () => {
+    const login = readSample('aws-doc-login-co-admin.txt');
+    const key = readSample('aws-doc-generate-key.txt');
+    const { status, out, err } = cli([], `${login.trim()}\n${key.trim()}\n`);
+    assert.equal(status, 0, err);
+    const records = events(out).filter((e) => e.class_uid !== 2004);
+    assert.deepEqual(
+      records.map((e) => e.metadata.event_code),
+      ['CN_LOGIN', 'CN_GENERATE_KEY'],
+    );
+    assert.ok(records.every((e) => e.unmapped.cloudhsm.parse_error === undefined));
+  });
+
+  for (const command of ['get-log-events', 'filter-log-events'] as const) {
+    it(`reads the JSON that aws logs ${command} prints`, () => {
+      const message = readSample('aws-doc-login-co-admin.txt');
+      const event = {
+        timestamp: 1516067330000,
+        message,
+        ingestionTime: 1516067331000,
+        ...(command === 'filter-log-events'
+          ? { logStreamName: 'hsm-abcdefghijk', eventId: 'e-7' }
+          : {}),
+      };
+      const printed =
+        command === 'get-log-events'
+          ? { events: [event], nextForwardToken: 'f/1', nextBackwardToken: 'b/1' }
+          : { events: [event], searchedLogStreams: [] };
+      const { status, out, err } = cli(
+        ['--log-group', '/aws/cloudhsm/cluster-abc'],
+        JSON.stringify(printed, null, 4),
+      );
+      assert.equal(status, 0, err);
+      const [first] = events(out);
+      assert.equal(first?.metadata.event_code, 'CN_LOGIN');
+      assert.equal(
+        first.metadata.uid,
+        `${command === 'filter-log-events' ? 'hsm-abcdefghijk' : 'hsm-unknown'}:0x107:0x0`,
+      );
+    });
+  }
+
+  it('exits 1 when nothing could be parsed, saying what it expects', () => {
+    for (const input of ['', 'hello world\nnot an audit record\n', '{"events":[{"nope":1}]}']) {
+      const { status, err } = cli([], input);
+      assert.equal(status, 1, `input ${JSON.stringify(input)}`);
+      assert.match(err, /nothing could be parsed.*get-log-events/);
+    }
+  });
 });
