@@ -4,6 +4,8 @@
  * Each command lives in src/commands/ and receives its own arguments; errors reaching this
  * level are printed as one line and mapped to the documented exit codes.
  */
+import { helpRequested } from './commands/usage.js';
+import { packageVersion } from './config/package-info.js';
 import { exitCodeFor, UsageError } from './util/errors.js';
 
 type CommandRunner = (args: string[]) => Promise<number>;
@@ -22,8 +24,15 @@ Commands:
   simulate [--clusters N] [--hsms N] [--records N] [--live]
                                         fill a local CloudWatch Logs emulator with a simulated
                                         fleet (loopback AWS_ENDPOINT_URL only)
-  help                                  show this text
+  help, --help, -h                      show this text; '<command> --help' shows a command's options
+  --version, -V                         print the version
 `;
+
+/** package.json engines: ^24.11.0 || ^26.0.0. */
+function supportedNode(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return (major === 24 && minor >= 11) || major >= 26;
+}
 
 /** Commands load lazily so that `parse` never loads the Kafka or OpenSearch clients. */
 const commands: Record<string, () => Promise<CommandRunner>> = {
@@ -35,7 +44,19 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // Before any command loads: on an older Node the failure would be some obscure API error.
+  if (!supportedNode(process.versions.node)) {
+    throw new UsageError(
+      `Node.js ${process.versions.node} is not supported: this release needs Node ^24.11.0 or ^26 ` +
+        '(package.json engines). From a clone, tools/forwarder.sh runs it on the pinned runtime ' +
+        '(.nvmrc); the container image brings its own',
+    );
+  }
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`cloudhsm-audit-forwarder ${packageVersion()}\n`);
+    return 0;
+  }
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
@@ -43,8 +64,13 @@ export async function main(argv: string[]): Promise<number> {
   const load = commands[name];
   if (load === undefined) {
     throw new UsageError(
-      `unknown command "${name}"; expected one of: ${Object.keys(commands).join(', ') || 'help'}`,
+      `unknown command "${name}"; expected one of: ${Object.keys(commands).join(', ')}, help, --version`,
     );
+  }
+  const usage = helpRequested(name, rest);
+  if (usage !== undefined) {
+    process.stdout.write(usage);
+    return 0;
   }
   const run = await load();
   return run(rest);

@@ -9,24 +9,9 @@ import { parseArgs } from 'node:util';
 
 import { startSimulation } from '../app.js';
 import { UsageError } from '../util/errors.js';
+import { USAGES } from './usage.js';
 
-export const SIMULATE_USAGE = `Usage: cloudhsm-audit-forwarder simulate [options]
-
-Writes a simulated CloudHSM fleet (multi-line audit records, one log group per cluster, one log
-stream per HSM) into the CloudWatch Logs emulator at AWS_ENDPOINT_URL, which must be a loopback
-address (npm run stack -- up; eval "$(npm run --silent stack -- env)").
-
-Options:
-  --clusters N           clusters (log groups) to create             (default 1)
-  --hsms N               HSMs (log streams) per cluster               (default 2)
-  --records N            records per HSM written at once, in the past (default 200)
-  --log-group-prefix P   prefix of the log group names                (default /aws/cloudhsm/)
-  --seed N               makes the fleet reproducible                 (default: a new fleet each run)
-  --gap                  leave out one record (a sequence gap the forwarder reports)
-  --live                 then keep writing one record per HSM per second, for up to an hour,
-                         until interrupted (Ctrl-C)
-  -h, --help             show this text
-`;
+export const SIMULATE_USAGE = USAGES.simulate ?? '';
 
 const LIVE_RECORDS_PER_HSM = 3600;
 
