@@ -76,7 +76,7 @@ describe('cli', () => {
 
   /** A node on PATH older than the engines range (the machine's own Node 20 on CI). */
   function olderNode(): string | undefined {
-    let found: string[] = [];
+    let found: string[];
     try {
       found = execFileSync('bash', ['-c', 'which -a node'], { encoding: 'utf8' })
         .trim()
