@@ -9,7 +9,7 @@ import { classifyError } from './aws-errors.js';
 import type { CloudWatchPort, LogStreamInfo } from './cloudwatch-port.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { noopSourceMetrics } from './source-metrics.js';
-import { ForwarderError } from '../util/errors.js';
+import { ForwarderError, UsageError } from '../util/errors.js';
 import { monotonicClock } from '../util/clock.js';
 
 export interface BackfillRange {
@@ -83,6 +83,7 @@ export async function planBackfill(
     } while (nextToken !== undefined);
   }
   const planned: PlannedStream[] = [];
+  const missing: string[] = [];
   for (const logGroup of [...names].sort()) {
     let nextToken: string | undefined;
     do {
@@ -102,8 +103,12 @@ export async function planBackfill(
           ),
         );
       } catch (error) {
-        // A named group that does not exist holds nothing to backfill; say so, do not fail.
-        if (error instanceof ForwarderError && classifyError(error.cause) === 'not-found') break;
+        // A named group that does not exist is most likely a typo: answering "0 of 0 streams"
+        // would let a backfill that read nothing look like one that succeeded.
+        if (error instanceof ForwarderError && classifyError(error.cause) === 'not-found') {
+          missing.push(logGroup);
+          break;
+        }
         throw error;
       }
       const infos =
@@ -119,6 +124,14 @@ export async function planBackfill(
       }
       nextToken = page.nextToken === token ? undefined : page.nextToken;
     } while (nextToken !== undefined);
+  }
+  if (missing.length > 0) {
+    throw new UsageError(
+      `backfill: log group${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ` +
+        `do${missing.length > 1 ? '' : 'es'} not exist in this account and region: check --log-group ` +
+        "(or source.logGroups); names are case-sensitive, and 'aws logs describe-log-groups " +
+        "--log-group-name-prefix /aws/cloudhsm/' lists the CloudHSM ones",
+    );
   }
   return planned.sort(
     (a, b) =>

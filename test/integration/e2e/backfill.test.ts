@@ -172,7 +172,23 @@ describe('backfill', { timeout: 600_000 }, () => {
     assert.match(refused.stderr(), /--from \(.*\) must be before --to/);
   });
 
-  it('stops on SIGTERM with exit 1, saying how to resume; a named group that does not exist adds no stream', async () => {
+  for (const dryRun of [true, false]) {
+    it(`exits 2 naming a --log-group that does not exist${dryRun ? ' (--dry-run)' : ''}`, async () => {
+      const typo = `/aws/cloudhsm/typo-${suffix}`;
+      const group = fleet.streams[0]?.logGroup ?? '';
+      const backfill = startCommand('backfill', settings, [
+        `--from=${startMs}`,
+        `--to=${to}`,
+        `--log-group=${group}`,
+        `--log-group=${typo}`,
+        ...(dryRun ? ['--dry-run'] : []),
+      ]);
+      assert.equal((await backfill.exited).code, 2, backfill.output());
+      assert.match(backfill.stderr(), new RegExp(`log group ${typo} does not exist`));
+    });
+  }
+
+  it('stops on SIGTERM with exit 1, saying how to resume', async () => {
     // Its own indices, topic and checkpoints: the test below counts documents.
     const own = {
       ...settings,
@@ -185,7 +201,6 @@ describe('backfill', { timeout: 600_000 }, () => {
       `--from=${startMs}`,
       `--to=${to}`,
       `--log-group=${group}`,
-      '--log-group=/aws/cloudhsm/no-such-group',
       '--rate=1',
     ]);
     await waitFor(

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { planBackfill } from '../../../src/source/backfill-plan.js';
 import { RateLimiter } from '../../../src/source/rate-limiter.js';
-import { ForwarderError } from '../../../src/util/errors.js';
+import { ForwarderError, UsageError } from '../../../src/util/errors.js';
 import { awsError, FakeCloudWatch } from './support/fake-port.js';
 
 const RANGE = { from: 1_000, to: 2_000 };
@@ -39,14 +39,21 @@ describe('planBackfill', () => {
     assert.ok(planned.every((s) => s.inRange));
   });
 
-  it('treats a named group that does not exist as empty', async () => {
+  it('refuses a named group that does not exist, naming it (a usage error, exit 2)', async () => {
     const port = new FakeCloudWatch();
-    const planned = await planBackfill(
-      { port, limiter: fast() },
-      { logGroupPrefixes: [], logGroups: ['/aws/cloudhsm/gone'] },
-      RANGE,
+    port.put('/aws/cloudhsm/c1', 'hsm-1');
+    await assert.rejects(
+      planBackfill(
+        { port, limiter: fast() },
+        { logGroupPrefixes: [], logGroups: ['/aws/cloudhsm/c1', '/aws/cloudhsm/gone'] },
+        RANGE,
+      ),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, /log group \/aws\/cloudhsm\/gone does not exist/);
+        return true;
+      },
     );
-    assert.deepEqual(planned, []);
   });
 
   it('fails, naming the group, when a listing is refused (no silent partial backfill)', async () => {
