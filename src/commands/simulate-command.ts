@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 
 import { startSimulation } from '../app.js';
+import { environmentEndpoint, environmentRegion } from '../config/environment.js';
 import { UsageError } from '../util/errors.js';
 import { USAGES } from './usage.js';
 
@@ -70,11 +71,11 @@ export async function runSimulateCommand(args: string[]): Promise<number> {
     process.stdout.write(SIMULATE_USAGE);
     return 0;
   }
-  const endpoint = loopbackEndpoint(process.env.AWS_ENDPOINT_URL);
+  const endpoint = loopbackEndpoint(environmentEndpoint());
   const live = values.live === true;
   const simulation = await startSimulation({
     endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
+    region: environmentRegion() ?? 'us-east-1',
     clusters: count('clusters', values.clusters, 1, 20),
     hsmsPerCluster: count('hsms', values.hsms, 2, 28),
     recordsPerHsm: count('records', values.records, 200, 100_000),
