@@ -117,6 +117,9 @@ Cross-field checks the JSON schema cannot express well; each fails the render wi
 {{- if gt (int $v.pipeline.maxInFlightBatchesPerStream) (int $v.pipeline.maxInFlightBatches) }}
 {{- fail "pipeline.maxInFlightBatchesPerStream must not exceed pipeline.maxInFlightBatches" }}
 {{- end }}
+{{- if and (empty $v.kafka.brokers) (empty $v.opensearch.url) }}
+{{- fail "no sink is enabled: set kafka.brokers and/or opensearch.url (the forwarder would exit 2 at start-up without one)" }}
+{{- end }}
 {{- if and (empty $v.source.logGroupPrefixes) (empty $v.source.logGroups) }}
 {{- fail "source.logGroupPrefixes and source.logGroups are both empty: nothing to read" }}
 {{- end }}

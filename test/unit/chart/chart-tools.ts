@@ -3,6 +3,8 @@
  * helm / kubernetes-validate / hadolint, parse rendered manifests.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
@@ -79,10 +81,20 @@ export interface RenderOptions {
   readonly setString?: readonly string[];
   readonly namespace?: string;
   readonly chartDir?: string;
+  /** Render without the default sink below (the chart must then refuse). */
+  readonly noSink?: boolean;
 }
 
+/**
+ * The chart refuses to render without a sink, so every render gets one unless a test asks not
+ * to. A values file, passed first: the test's own values files and --set override it (a --set
+ * would override every file).
+ */
+const DEFAULT_SINK_FILE = join(mkdtempSync(join(tmpdir(), 'chart-sink-')), 'a-sink-values.yaml');
+writeFileSync(DEFAULT_SINK_FILE, 'kafka:\n  brokers: [kafka.example.internal:9096]\n');
+
 function valueArgs(options: RenderOptions): string[] {
-  const args: string[] = [];
+  const args: string[] = options.noSink === true ? [] : ['-f', DEFAULT_SINK_FILE];
   for (const file of options.valuesFiles ?? []) args.push('-f', file);
   for (const item of options.set ?? []) args.push('--set', item);
   for (const item of options.setString ?? []) args.push('--set-string', item);

@@ -218,7 +218,6 @@ describe('helm chart: lint and render', { timeout: TOOLS_TIMEOUT_MS }, () => {
       'data',
       'notes',
     ) as string;
-    assert.match(defaultNotes, /WARNING: no sink is enabled/);
     assert.match(defaultNotes, /WARNING: aws.region is empty/);
   });
 });
@@ -379,6 +378,13 @@ describe('helm chart: values.schema.json', { timeout: TOOLS_TIMEOUT_MS }, () => 
       expect: /networkPolicy\.egress\.kafka\.cidrs and \.to are empty/,
     },
   ];
+  // helm template (and install) only: helm lint runs templates in lint mode, where fail is lenient.
+  it('refuses to render with no sink enabled, naming both keys', () => {
+    const result = helmTemplate({ noSink: true });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /no sink is enabled: set kafka\.brokers and\/or opensearch\.url/);
+  });
+
   for (const testCase of inconsistent) {
     it(`fails the render with the key to fix on ${testCase.name}`, () => {
       const result = helmTemplate({ set: testCase.set });
