@@ -42,7 +42,8 @@ function printPlan(streams: readonly PlannedStream[], from: number, to: number):
 
 export async function runBackfillCommand(args: string[]): Promise<number> {
   const options = parseBackfillArgs(args);
-  const config = loadConfig();
+  // A dry run only lists what it would read; a real backfill writes, so it needs a sink.
+  const config = loadConfig({ requireSink: !options.dryRun });
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   const stateDir =
     options.stateDir ?? defaultStateDir(config.checkpoint.dir, options, config.source);

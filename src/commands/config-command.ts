@@ -2,7 +2,9 @@
  * `cloudhsm-audit-forwarder config validate|print [--file F]` (README "The two commands", config/README.md).
  *
  * - `validate`: loads every source (defaults, config/default.json, `--file` or `CONFIG_FILE`,
- *   env), runs all checks including reading secret files, prints `configuration OK`, exit 0.
+ *   env), runs every check `run` makes before it connects (secret and PEM files read, a sink
+ *   enabled, no credentials in clear text) and reports all problems at once; else prints
+ *   `configuration OK`, exit 0.
  * - `print`: the effective configuration as JSON with every secret replaced by "[redacted]".
  * A configuration problem throws `UsageError` (exit 2) naming the key, the value and what is
  * accepted; the CLI prints it as one message, never with a stack trace.
@@ -74,6 +76,8 @@ function execute(args: readonly string[], io: ConfigCommandIo): number {
     // Without io.env, loadConfig reads the process environment itself (src/config only).
     ...(io.env === undefined ? {} : { env: io.env }),
     ...(parsed.file === undefined ? {} : { file: parsed.file }),
+    // validate answers what `run` would: its start-up check (a sink enabled) included.
+    requireSink: parsed.subcommand === 'validate',
   };
   const config = loadConfig(options);
   if (parsed.subcommand === 'validate') {

@@ -61,7 +61,7 @@ export function parseRunArgs(args: readonly string[]): RunArgs {
 
 export async function runRunCommand(args: string[]): Promise<number> {
   const options = parseRunArgs(args);
-  const config = loadConfig();
+  const config = loadConfig({ requireSink: true });
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
 
   if (options.resetAll || options.resetStreams.length > 0) {

@@ -11,15 +11,16 @@ import convict from 'convict';
 import { UsageError } from '../util/errors.js';
 import type { Config } from './config.js';
 import {
-  checkFileShape,
   convictProblems,
-  readJsonFile,
+  readJsonLayer,
   removedEnvironmentSettings,
+  screenFile,
 } from './config-file.js';
 import { packageRoot } from './package-info.js';
 import { configError } from './problems.js';
 import { optional, resolveConfig } from './resolve.js';
 import { isSchemaLeaf, schema, schemaKeys, schemaNode } from './schema.js';
+import type { RawConfig } from './schema.js';
 
 export interface LoadConfigOptions {
   /** Environment to read (default `process.env`); also where `CONFIG_FILE` is looked up. */
@@ -30,6 +31,11 @@ export interface LoadConfigOptions {
   readonly defaultFile?: string | false;
   /** Base of relative paths (`CONFIG_FILE`, `*File` secrets). Default: `process.cwd()`. */
   readonly cwd?: string;
+  /**
+   * Also make the check `run` makes at start-up: at least one sink enabled. Set by `run`, a
+   * backfill that writes, and `config validate`, so validation answers what `run` would.
+   */
+  readonly requireSink?: boolean;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -103,24 +109,48 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): LoadedCo
         what: options.file === undefined ? 'CONFIG_FILE' : 'configuration file',
       });
     }
-    const removed = removedEnvironmentSettings(env);
-    if (removed.length > 0) throw configError(removed);
+    // Every stage runs whatever the earlier ones found, so that one run reports every problem;
+    // a value a stage refused is left at its default and named `unsettled`, so that the
+    // cross-field checks do not judge the default in its place.
+    const problems = removedEnvironmentSettings(env);
+    const unsettled: string[] = [];
     for (const layer of layers) {
-      const content = readJsonFile(layer.path, layer.what);
-      const problems = checkFileShape(content, `${layer.what} "${layer.path}"`);
-      if (problems.length > 0) throw configError(problems);
-      conf.load(content);
+      // What a file that cannot be read sets is unknown: the cross-field checks wait for it
+      // (otherwise "no sink is enabled" would be a guess).
+      const unknown = Object.keys(schema);
+      const read = readJsonLayer(layer.path, layer.what);
+      if ('problem' in read) {
+        problems.push(read.problem);
+        unsettled.push(...unknown);
+        continue;
+      }
+      const screened = screenFile(read.value, `${layer.what} "${layer.path}"`);
+      problems.push(...screened.problems);
+      unsettled.push(...screened.unsettled);
+      if (screened.accepted === undefined) {
+        unsettled.push(...unknown);
+        continue;
+      }
+      conf.load(screened.accepted);
       files.push(layer.path);
     }
 
     try {
       conf.validate({ allowed: 'strict' });
     } catch (error) {
-      throw configError(convictProblems(error instanceof Error ? error.message : String(error)));
+      const refused = convictProblems(error instanceof Error ? error.message : String(error));
+      problems.push(...refused.problems);
+      unsettled.push(...refused.keys);
+      // The keys come from convict's own messages about this schema, so they are its paths.
+      for (const key of refused.keys) conf.reset(key as convict.Path<RawConfig>);
     }
 
-    const problems: string[] = [];
-    const config = resolveConfig(conf.getProperties(), { cwd, problems });
+    const config = resolveConfig(conf.getProperties(), {
+      cwd,
+      problems,
+      unsettled,
+      requireSink: options.requireSink === true,
+    });
     if (problems.length > 0) throw configError(problems);
     return { config: deepFreeze(config), files };
   } catch (error) {

@@ -1,7 +1,9 @@
 /** Turns convict's raw values into the {@link Config}: cross-key checks, secrets read from files. */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Config } from './config.js';
+import { pemProblem } from './pem.js';
+import type { PemKind } from './pem.js';
 import { describeFsError, keyLabel } from './problems.js';
 import type { RawConfig } from './schema.js';
 
@@ -12,6 +14,22 @@ export function optional(value: string): string | null {
 export interface Context {
   readonly cwd: string;
   readonly problems: string[];
+  /**
+   * Keys (or sections) whose value an earlier stage refused and replaced by its default: a check
+   * that involves one of them would judge the default, not what the user wrote, so it waits.
+   */
+  readonly unsettled?: readonly string[];
+  /** Report "no sink is enabled" (`run`, a backfill, `config validate`): the start-up check. */
+  readonly requireSink?: boolean;
+}
+
+function isUnsettled(ctx: Context, key: string): boolean {
+  return (ctx.unsettled ?? []).some((u) => key === u || key.startsWith(`${u}.`));
+}
+
+/** Records a problem about `keys`, unless one of them was already refused. */
+function report(ctx: Context, keys: readonly string[], problem: string): void {
+  if (!keys.some((key) => isUnsettled(ctx, key))) ctx.problems.push(problem);
 }
 
 function readSecret(
@@ -22,7 +40,11 @@ function readSecret(
   file: string,
 ): string | null {
   if (password !== '' && file !== '') {
-    ctx.problems.push(`${keyLabel(passwordKey)} and ${keyLabel(fileKey)} are both set; set one`);
+    report(
+      ctx,
+      [passwordKey, fileKey],
+      `${keyLabel(passwordKey)} and ${keyLabel(fileKey)} are both set; set one`,
+    );
     return null;
   }
   if (file === '') return optional(password);
@@ -31,41 +53,72 @@ function readSecret(
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    ctx.problems.push(
+    report(
+      ctx,
+      [fileKey],
       `${keyLabel(fileKey)}: cannot read secret file "${path}": ${describeFsError(error)}`,
     );
     return null;
   }
   const secret = text.trim();
   if (secret === '') {
-    ctx.problems.push(`${keyLabel(fileKey)}: secret file "${path}" is empty`);
+    report(ctx, [fileKey], `${keyLabel(fileKey)}: secret file "${path}" is empty`);
     return null;
   }
   return secret;
 }
 
-function checkReadable(ctx: Context, key: string, file: string): void {
+/** A CA, certificate or key file must be readable and PEM of its kind (see pem.ts). */
+function checkPemFile(ctx: Context, key: string, file: string, kind: PemKind): void {
   if (file === '') return;
   const path = resolve(ctx.cwd, file);
+  let text: string;
   try {
-    accessSync(path, constants.R_OK);
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    ctx.problems.push(`${keyLabel(key)}: cannot read file "${path}": ${describeFsError(error)}`);
+    report(ctx, [key], `${keyLabel(key)}: cannot read file "${path}": ${describeFsError(error)}`);
+    return;
+  }
+  const problem = pemProblem(text, kind);
+  if (problem !== null) report(ctx, [key], `${keyLabel(key)}: "${path}" ${problem}`);
+}
+
+/** True when `url` is plain http (credentials on it would travel in clear text). */
+function isPlainHttp(url: string): boolean {
+  return /^http:\/\//i.test(url);
+}
+
+function hasUrlCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false;
   }
 }
 
 export function resolveConfig(raw: RawConfig, ctx: Context): Config {
-  const { problems } = ctx;
   const { source, pipeline, kafka, opensearch } = raw;
 
   if (pipeline.maxInFlightBatchesPerStream > pipeline.maxInFlightBatches) {
-    problems.push(
+    report(
+      ctx,
+      ['pipeline.maxInFlightBatchesPerStream', 'pipeline.maxInFlightBatches'],
       `${keyLabel('pipeline.maxInFlightBatchesPerStream')} (${pipeline.maxInFlightBatchesPerStream}) must not exceed ${keyLabel('pipeline.maxInFlightBatches')} (${pipeline.maxInFlightBatches})`,
     );
   }
   if (source.logGroupPrefixes.length === 0 && source.logGroups.length === 0) {
-    problems.push(
+    report(
+      ctx,
+      ['source.logGroupPrefixes', 'source.logGroups'],
       `${keyLabel('source.logGroupPrefixes')} and ${keyLabel('source.logGroups')} are both empty: nothing to read`,
+    );
+  }
+  if (ctx.requireSink === true && kafka.brokers.length === 0 && opensearch.url === '') {
+    report(
+      ctx,
+      ['kafka.brokers', 'opensearch.url'],
+      `no sink is enabled: set ${keyLabel('kafka.brokers')} and/or ${keyLabel('opensearch.url')}`,
     );
   }
 
@@ -74,20 +127,24 @@ export function resolveConfig(raw: RawConfig, ctx: Context): Config {
   if (!ssl.enabled) {
     for (const name of ['caFile', 'certFile', 'keyFile'] as const) {
       if (ssl[name] !== '') {
-        problems.push(
+        report(
+          ctx,
+          [`kafka.ssl.${name}`, 'kafka.ssl.enabled'],
           `${keyLabel(`kafka.ssl.${name}`)} is set but ${keyLabel('kafka.ssl.enabled')} is false; enable TLS or remove it`,
         );
       }
     }
   }
   if ((ssl.certFile === '') !== (ssl.keyFile === '')) {
-    problems.push(
+    report(
+      ctx,
+      ['kafka.ssl.certFile', 'kafka.ssl.keyFile'],
       `${keyLabel('kafka.ssl.certFile')} and ${keyLabel('kafka.ssl.keyFile')} go together: set both for mutual TLS, or neither`,
     );
   }
-  checkReadable(ctx, 'kafka.ssl.caFile', ssl.caFile);
-  checkReadable(ctx, 'kafka.ssl.certFile', ssl.certFile);
-  checkReadable(ctx, 'kafka.ssl.keyFile', ssl.keyFile);
+  checkPemFile(ctx, 'kafka.ssl.caFile', ssl.caFile, 'certificate');
+  checkPemFile(ctx, 'kafka.ssl.certFile', ssl.certFile, 'certificate');
+  checkPemFile(ctx, 'kafka.ssl.keyFile', ssl.keyFile, 'private-key');
 
   const sasl = kafka.sasl;
   const saslPassword = readSecret(
@@ -99,19 +156,36 @@ export function resolveConfig(raw: RawConfig, ctx: Context): Config {
   );
   if (sasl.mechanism === 'none') {
     if (sasl.username !== '' || sasl.password !== '' || sasl.passwordFile !== '') {
-      problems.push(
+      report(
+        ctx,
+        ['kafka.sasl.mechanism', 'kafka.sasl.username', 'kafka.sasl.passwordFile'],
         `${keyLabel('kafka.sasl.mechanism')} is "none" but SASL credentials are set; choose one of: plain, scram-sha-256, scram-sha-512`,
       );
     }
   } else {
     if (sasl.username === '') {
-      problems.push(
+      report(
+        ctx,
+        ['kafka.sasl.mechanism', 'kafka.sasl.username'],
         `${keyLabel('kafka.sasl.username')}: required when kafka.sasl.mechanism is "${sasl.mechanism}"`,
       );
     }
     if (sasl.password === '' && sasl.passwordFile === '') {
-      problems.push(
+      report(
+        ctx,
+        ['kafka.sasl.mechanism', 'kafka.sasl.password', 'kafka.sasl.passwordFile'],
         `${keyLabel('kafka.sasl.passwordFile')} (or ${keyLabel('kafka.sasl.password')}): required when kafka.sasl.mechanism is "${sasl.mechanism}"`,
+      );
+    }
+    if (!ssl.enabled && !sasl.allowWithoutTls) {
+      const exposed =
+        sasl.mechanism === 'plain'
+          ? 'PLAIN would send the password in clear text'
+          : 'the SCRAM exchange (open to offline password guessing) and every audit record would cross the network unencrypted';
+      report(
+        ctx,
+        ['kafka.sasl.mechanism', 'kafka.ssl.enabled', 'kafka.sasl.allowWithoutTls'],
+        `${keyLabel('kafka.sasl.mechanism')} is "${sasl.mechanism}" but ${keyLabel('kafka.ssl.enabled')} is false: ${exposed}. Enable TLS (Amazon MSK serves SASL/SCRAM over TLS on port 9096); only for a lab broker, set ${keyLabel('kafka.sasl.allowWithoutTls')} to true`,
       );
     }
   }
@@ -126,25 +200,43 @@ export function resolveConfig(raw: RawConfig, ctx: Context): Config {
   );
   const hasPassword = opensearch.password !== '' || opensearch.passwordFile !== '';
   if (opensearch.username !== '' && !hasPassword) {
-    problems.push(
+    report(
+      ctx,
+      ['opensearch.username', 'opensearch.password', 'opensearch.passwordFile'],
       `${keyLabel('opensearch.passwordFile')} (or ${keyLabel('opensearch.password')}): required with opensearch.username`,
     );
   }
   if (opensearch.username === '' && hasPassword) {
-    problems.push(`${keyLabel('opensearch.username')}: required with an OpenSearch password`);
+    report(
+      ctx,
+      ['opensearch.username', 'opensearch.password', 'opensearch.passwordFile'],
+      `${keyLabel('opensearch.username')}: required with an OpenSearch password`,
+    );
   }
   if (opensearch.sigv4.enabled && (opensearch.username !== '' || hasPassword)) {
-    problems.push(
+    report(
+      ctx,
+      ['opensearch.sigv4.enabled', 'opensearch.username', 'opensearch.password'],
       `${keyLabel('opensearch.sigv4.enabled')} is true and basic-auth credentials are set; use one authentication method`,
+    );
+  }
+  const basicAuth = opensearch.username !== '' || hasPassword || hasUrlCredentials(opensearch.url);
+  if (basicAuth && isPlainHttp(opensearch.url) && !opensearch.allowHttpBasicAuth) {
+    report(
+      ctx,
+      ['opensearch.url', 'opensearch.username', 'opensearch.allowHttpBasicAuth'],
+      `${keyLabel('opensearch.url')} is http:// and basic-auth credentials are set: the password would be sent in clear text with every request. Use an https:// URL; only for a lab cluster, set ${keyLabel('opensearch.allowHttpBasicAuth')} to true`,
     );
   }
   const sigv4Region = optional(opensearch.sigv4.region) ?? optional(raw.aws.region);
   if (opensearch.sigv4.enabled && sigv4Region === null) {
-    problems.push(
+    report(
+      ctx,
+      ['opensearch.sigv4.region', 'aws.region'],
       `${keyLabel('opensearch.sigv4.region')}: SigV4 signing needs a region; set it or ${keyLabel('aws.region')}`,
     );
   }
-  checkReadable(ctx, 'opensearch.tls.caFile', opensearch.tls.caFile);
+  checkPemFile(ctx, 'opensearch.tls.caFile', opensearch.tls.caFile, 'certificate');
 
   return {
     aws: {

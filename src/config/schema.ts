@@ -74,7 +74,13 @@ export interface RawConfig {
       keyFile: string;
       rejectUnauthorized: boolean;
     };
-    sasl: { mechanism: SaslMechanism; username: string; password: string; passwordFile: string };
+    sasl: {
+      mechanism: SaslMechanism;
+      username: string;
+      password: string;
+      passwordFile: string;
+      allowWithoutTls: boolean;
+    };
   };
   opensearch: {
     url: string;
@@ -82,6 +88,7 @@ export interface RawConfig {
     username: string;
     password: string;
     passwordFile: string;
+    allowHttpBasicAuth: boolean;
     tls: { caFile: string; rejectUnauthorized: boolean };
     sigv4: { enabled: boolean; service: Sigv4Service; region: string };
     bulkMaxDocs: number;
@@ -383,6 +390,12 @@ export const schema: convict.Schema<RawConfig> = {
         'File holding the SASL password (read once at start-up, surrounding whitespace trimmed).',
         'KAFKA_SASL_PASSWORD_FILE',
       ),
+      allowWithoutTls: {
+        doc: 'Lab only: allow SASL without TLS (kafka.ssl.enabled false). PLAIN then sends the password in clear text and SCRAM exposes its exchange and every record; refused unless this is true.',
+        format: 'fwd-boolean',
+        default: false,
+        env: 'KAFKA_SASL_ALLOW_WITHOUT_TLS',
+      },
     },
   },
   opensearch: {
@@ -415,6 +428,12 @@ export const schema: convict.Schema<RawConfig> = {
       'File holding the basic-auth password (read once at start-up, whitespace trimmed).',
       'OPENSEARCH_PASSWORD_FILE',
     ),
+    allowHttpBasicAuth: {
+      doc: 'Lab only: allow basic-auth credentials with an http:// opensearch.url, where they travel in clear text with every request; refused unless this is true.',
+      format: 'fwd-boolean',
+      default: false,
+      env: 'OPENSEARCH_ALLOW_HTTP_BASIC_AUTH',
+    },
     tls: {
       caFile: optionalPath(
         'PEM file of CA certificates to trust for https URLs (empty: the Node.js default trust store).',

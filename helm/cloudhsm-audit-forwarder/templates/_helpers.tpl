@@ -85,6 +85,9 @@ Cross-field checks the JSON schema cannot express well; each fails the render wi
 {{- if not $sasl.existingSecret.name }}
 {{- fail (printf "kafka.sasl.existingSecret.name is required when kafka.sasl.mechanism is %q: create a Secret with the password (kubectl create secret generic NAME --from-literal=%s=...) and name it here" $sasl.mechanism $sasl.existingSecret.key) }}
 {{- end }}
+{{- if and (not $v.kafka.ssl.enabled) (not $sasl.allowWithoutTls) }}
+{{- fail (printf "kafka.sasl.mechanism is %q but kafka.ssl.enabled is false: the SASL credentials and every record would cross the network unencrypted. Enable kafka.ssl (Amazon MSK serves SASL/SCRAM over TLS on port 9096); only for a lab broker, set kafka.sasl.allowWithoutTls=true" $sasl.mechanism) }}
+{{- end }}
 {{- else if or $sasl.username $sasl.existingSecret.name }}
 {{- fail "kafka.sasl.username / kafka.sasl.existingSecret.name are set but kafka.sasl.mechanism is \"none\"; choose plain, scram-sha-256 or scram-sha-512" }}
 {{- end }}
@@ -107,6 +110,9 @@ Cross-field checks the JSON schema cannot express well; each fails the render wi
 {{- end }}
 {{- if and $os.existingSecret.name (not $os.username) }}
 {{- fail "opensearch.username is required with opensearch.existingSecret.name" }}
+{{- end }}
+{{- if and $os.username (hasPrefix "http://" (lower $os.url)) (not $os.allowHttpBasicAuth) }}
+{{- fail "opensearch.url is http:// and opensearch.username is set: the basic-auth password would be sent in clear text with every request. Use an https:// URL; only for a lab cluster, set opensearch.allowHttpBasicAuth=true" }}
 {{- end }}
 {{- if and $os.sigv4.enabled $os.username }}
 {{- fail "opensearch.sigv4.enabled and opensearch.username (basic auth) are both set; use one authentication method" }}
@@ -155,7 +161,7 @@ No secret value ever lands here, only the paths of the mounted secret files.
 {{- if $ssl.caKey }}{{- $_ := set $kafkaSsl "caFile" (printf "%s/ca.crt" (include "cafwd.kafkaTlsDir" .)) }}{{- end }}
 {{- if $ssl.certKey }}{{- $_ := set $kafkaSsl "certFile" (printf "%s/tls.crt" (include "cafwd.kafkaTlsDir" .)) }}{{- end }}
 {{- if $ssl.keyKey }}{{- $_ := set $kafkaSsl "keyFile" (printf "%s/tls.key" (include "cafwd.kafkaTlsDir" .)) }}{{- end }}
-{{- $sasl := dict "mechanism" $v.kafka.sasl.mechanism "username" $v.kafka.sasl.username "passwordFile" "" -}}
+{{- $sasl := dict "mechanism" $v.kafka.sasl.mechanism "username" $v.kafka.sasl.username "passwordFile" "" "allowWithoutTls" $v.kafka.sasl.allowWithoutTls -}}
 {{- if ne $v.kafka.sasl.mechanism "none" }}{{- $_ := set $sasl "passwordFile" (include "cafwd.kafkaSaslPasswordFile" .) }}{{- end }}
 {{- $os := $v.opensearch -}}
 {{- $osTls := dict "rejectUnauthorized" $os.tls.rejectUnauthorized "caFile" "" -}}
@@ -182,6 +188,7 @@ No secret value ever lands here, only the paths of the mounted secret files.
     "indexPrefix" $os.indexPrefix
     "username" $os.username
     "passwordFile" (ternary (include "cafwd.opensearchPasswordFile" .) "" (not (empty $os.existingSecret.name)))
+    "allowHttpBasicAuth" $os.allowHttpBasicAuth
     "tls" $osTls
     "sigv4" $os.sigv4
     "bulkMaxDocs" $os.bulkMaxDocs

@@ -151,7 +151,7 @@ describe('start-up errors name the sink, the step and the fix', { timeout: 300_0
       KAFKA_SASL_MECHANISM: 'scram-sha-512',
       KAFKA_SASL_USERNAME: 'forwarder',
       KAFKA_SASL_PASSWORD: 'not-the-password',
-      ALLOW_PLAINTEXT_CREDENTIALS: 'true',
+      KAFKA_SASL_ALLOW_WITHOUT_TLS: 'true', // the local broker has no TLS listener
     });
     assertTold(
       result,

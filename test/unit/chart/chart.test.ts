@@ -353,6 +353,25 @@ describe('helm chart: values.schema.json', { timeout: TOOLS_TIMEOUT_MS }, () => 
       expect: /kafka\.sasl\.existingSecret\.name is required/,
     },
     {
+      name: 'SASL without TLS (credentials in clear text)',
+      set: [
+        'kafka.brokers={b:9092}',
+        'kafka.sasl.mechanism=plain',
+        'kafka.sasl.username=u',
+        'kafka.sasl.existingSecret.name=kafka-sasl',
+      ],
+      expect: /kafka\.sasl\.mechanism is "plain" but kafka\.ssl\.enabled is false.*allowWithoutTls/,
+    },
+    {
+      name: 'OpenSearch basic auth over http://',
+      set: [
+        'opensearch.url=http://os:9200',
+        'opensearch.username=u',
+        'opensearch.existingSecret.name=os-auth',
+      ],
+      expect: /opensearch\.url is http:\/\/ and opensearch\.username is set.*allowHttpBasicAuth/,
+    },
+    {
       name: 'OpenSearch basic auth without the existing Secret',
       set: ['opensearch.url=https://os:9200', 'opensearch.username=u'],
       expect: /opensearch\.existingSecret\.name is required/,
@@ -392,6 +411,26 @@ describe('helm chart: values.schema.json', { timeout: TOOLS_TIMEOUT_MS }, () => 
       assert.match(result.stderr, testCase.expect);
     });
   }
+
+  it('renders credentials without TLS only with the lab settings, and passes them to the app', () => {
+    const config = renderedConfig(
+      render({
+        set: [
+          'kafka.brokers={b:9092}',
+          'kafka.sasl.mechanism=plain',
+          'kafka.sasl.username=u',
+          'kafka.sasl.existingSecret.name=kafka-sasl',
+          'kafka.sasl.allowWithoutTls=true',
+          'opensearch.url=http://os:9200',
+          'opensearch.username=u',
+          'opensearch.existingSecret.name=os-auth',
+          'opensearch.allowHttpBasicAuth=true',
+        ],
+      }),
+    );
+    assert.equal(at(config, 'kafka', 'sasl', 'allowWithoutTls'), true);
+    assert.equal(at(config, 'opensearch', 'allowHttpBasicAuth'), true);
+  });
 });
 
 describe('helm chart: the rendered StatefulSet', { timeout: TOOLS_TIMEOUT_MS }, () => {
@@ -560,6 +599,14 @@ describe(
   { timeout: TOOLS_TIMEOUT_MS },
   () => {
     const CONTAINER_PREFIX = '/etc/cloudhsm-audit-forwarder/';
+    // What the kubelet would mount: PEM armour for certificates and keys (config validate checks
+    // it), a placeholder for passwords.
+    const mountedStandIn = (path: string): string => {
+      const label = path.endsWith('.key') ? 'PRIVATE KEY' : 'CERTIFICATE';
+      return /\.(crt|key)$/.test(path)
+        ? `-----BEGIN ${label}-----\nMIIBstandin\n-----END ${label}-----\n`
+        : 'not-a-real-secret\n';
+    };
 
     for (const set of VALUE_SETS) {
       it(`with ${set.name}`, () => {
@@ -578,7 +625,7 @@ describe(
           if (path === env.get('CONFIG_FILE')) continue;
           const local = join(root, path.slice(CONTAINER_PREFIX.length));
           mkdirSync(dirname(local), { recursive: true });
-          writeFileSync(local, 'not-a-real-secret\n');
+          writeFileSync(local, mountedStandIn(path));
           text = text.split(quoted).join(JSON.stringify(local));
         }
         const configFile = join(root, 'config.json');

@@ -42,9 +42,45 @@ function assertNoStack(text: string): void {
 
 describe('config command (spawned CLI)', () => {
   it('config validate prints "configuration OK" and exits 0', async () => {
-    const run = await cli(['config', 'validate']);
+    const run = await cli(['config', 'validate'], { OPENSEARCH_URL: 'http://127.0.0.1:9200' });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, 'configuration OK\n');
+  });
+
+  it('config validate refuses what run refuses: no sink enabled (exit 2)', async () => {
+    const run = await cli(['config', 'validate']);
+    assert.equal(run.code, 2, run.stdout);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /no sink is enabled/);
+    assert.match(run.stderr, /KAFKA_BROKERS/);
+    assert.match(run.stderr, /OPENSEARCH_URL/);
+    assertNoStack(run.stderr);
+  });
+
+  it('config validate reports every problem of a file in one run', async () => {
+    const file = join(dir, 'six-problems.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        opensearch: { url: 'http://127.0.0.1:9200', indexPrefx: 'x', bulkMaxDocs: '50' },
+        kafka: { brokers: ['127.0.0.1:9092'], sasl: { mechanism: 'plain', username: 'u' } },
+        http: { port: 70000 },
+        pipeline: { maxInFlightBatches: 2, maxInFlightBatchesPerStream: 8 },
+      }),
+    );
+    const run = await cli(['config', 'validate', '--file', file]);
+    assert.equal(run.code, 2);
+    const expected = [
+      /unknown key "opensearch\.indexPrefx"/, // file shape
+      /opensearch\.bulkMaxDocs .*must be a JSON number/, // file type
+      /http\.port/, // convict range
+      /maxInFlightBatchesPerStream .*must not exceed/, // cross-field
+      /kafka\.sasl\.passwordFile .*required/, // secrets
+      /clear text/, // SASL PLAIN without TLS
+    ];
+    for (const pattern of expected) assert.match(run.stderr, pattern);
+    assert.match(run.stderr, /\(6 problems\)/);
+    assertNoStack(run.stderr);
   });
 
   it('config print never shows a password set via env or via file', async () => {
@@ -55,6 +91,7 @@ describe('config command (spawned CLI)', () => {
       KAFKA_SASL_MECHANISM: 'scram-sha-256',
       KAFKA_SASL_USERNAME: 'forwarder',
       KAFKA_SASL_PASSWORD: 'S3cr3t-known',
+      KAFKA_SSL_ENABLED: 'true',
       OPENSEARCH_URL: 'https://127.0.0.1:9200',
       OPENSEARCH_USERNAME: 'admin',
       OPENSEARCH_PASSWORD_FILE: passwordFile,

@@ -15,6 +15,9 @@ const root = packageRoot();
 const dir = mkdtempSync(join(tmpdir(), 'fwd-config-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/** PEM armour around a placeholder body: the configuration checks the armour, TLS the rest. */
+const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----\nMIIBfixture\n-----END CERTIFICATE-----\n';
+
 let fileCounter = 0;
 function writeTemp(content: string, name = `file-${++fileCounter}`): string {
   const path = join(dir, name);
@@ -352,6 +355,7 @@ describe('loadConfig: secrets and cross-field checks', () => {
     KAFKA_BROKERS: '127.0.0.1:9092',
     KAFKA_SASL_MECHANISM: 'scram-sha-512',
     KAFKA_SASL_USERNAME: 'forwarder',
+    KAFKA_SSL_ENABLED: 'true',
   };
 
   it('reads a password file and trims it', () => {
@@ -469,7 +473,7 @@ describe('config/production.example.json', () => {
   it('validates once its mounted files exist (overridden by env)', () => {
     const kafkaPassword = writeTemp('kafka-secret-value\n');
     const osPassword = writeTemp('opensearch-secret-value\n');
-    const ca = writeTemp('-----BEGIN CERTIFICATE-----\n');
+    const ca = writeTemp(PEM_CERTIFICATE);
     const config = load({
       CONFIG_FILE: example,
       KAFKA_SASL_PASSWORD_FILE: kafkaPassword,
@@ -510,6 +514,7 @@ describe('redactConfig', () => {
       KAFKA_SASL_MECHANISM: 'plain',
       KAFKA_SASL_USERNAME: 'u',
       KAFKA_SASL_PASSWORD: 'S3cr3t-kafka',
+      KAFKA_SSL_ENABLED: 'true',
       OPENSEARCH_URL: 'https://admin:S3cr3t-url@127.0.0.1:9200',
       OPENSEARCH_USERNAME: 'admin',
       OPENSEARCH_PASSWORD: 'S3cr3t-os',
@@ -527,5 +532,159 @@ describe('redactConfig', () => {
 
   it('keeps unset secrets null', () => {
     assert.equal(redactConfig(load()).kafka.sasl.password, null);
+  });
+});
+
+describe('loadConfig: every problem in one run', () => {
+  it('reports the problems of every stage together: env, file shape, types, cross-field', () => {
+    const file = writeJson({
+      source: { pollMaxIntervalMs: 1000 },
+      opensearch: { indexPrefx: 'x', bulkMaxDocs: '50' },
+      pipeline: { maxInFlightBatches: 2, maxInFlightBatchesPerStream: 8 },
+    });
+    const message = configError(() => load({ CONFIG_FILE: file, HTTP_PORT: 'abc' }));
+    assert.match(message, /\(5 problems\)/);
+    assert.match(message, /"source\.pollMaxIntervalMs" was removed/);
+    assert.match(message, /unknown key "opensearch\.indexPrefx"/);
+    assert.match(message, /opensearch\.bulkMaxDocs .*must be a JSON number/);
+    assert.match(message, /http\.port \(env HTTP_PORT\)/);
+    assert.match(message, /maxInFlightBatchesPerStream .*must not exceed/);
+  });
+
+  it('does not judge a refused value by its default in the cross-field checks', () => {
+    // MAX_IN_FLIGHT_BATCHES=abc is refused; the per-stream limit must not be compared with the
+    // default that stands in for it.
+    const message = configError(() =>
+      load({ MAX_IN_FLIGHT_BATCHES: 'abc', MAX_IN_FLIGHT_BATCHES_PER_STREAM: '100' }),
+    );
+    assert.match(message, /pipeline\.maxInFlightBatches \(env MAX_IN_FLIGHT_BATCHES\)/);
+    assert.doesNotMatch(message, /must not exceed/);
+    const section = configError(() =>
+      load({ CONFIG_FILE: writeJson({ kafka: { sasl: 'plain' } }) }),
+    );
+    assert.equal(section.split('\n').length, 1, section);
+  });
+
+  it('does not guess what a file that cannot be read would have set', () => {
+    const message = configError(() =>
+      load({ CONFIG_FILE: join(dir, 'not-there.json') }, { requireSink: true }),
+    );
+    assert.match(message, /^invalid configuration: CONFIG_FILE ".*not-there\.json" cannot be read/);
+    assert.doesNotMatch(message, /no sink/);
+  });
+
+  it('answers what run checks at start-up when asked to: no sink enabled', () => {
+    assert.doesNotThrow(() => load());
+    const message = configError(() => load({}, { requireSink: true }));
+    assert.match(message, /no sink is enabled/);
+    assert.match(message, /kafka\.brokers \(env KAFKA_BROKERS\)/);
+    assert.match(message, /opensearch\.url \(env OPENSEARCH_URL\)/);
+    assert.doesNotThrow(() => load({ KAFKA_BROKERS: '127.0.0.1:9092' }, { requireSink: true }));
+  });
+
+  it('refuses the reserved names __proto__, constructor and prototype by name', () => {
+    const file = writeTemp(
+      '{"__proto__": {"polluted": true}, "kafka": {"constructor": 1}, "enrichment": {"labels": {"__proto__": "x"}}}',
+      'reserved.json',
+    );
+    const message = configError(() => load({ CONFIG_FILE: file }));
+    assert.match(message, /"__proto__" is not allowed: .*reserved JavaScript names/);
+    assert.match(message, /"kafka\.constructor" is not allowed/);
+    assert.match(message, /"enrichment\.labels\.__proto__" is not allowed/);
+    assert.doesNotMatch(message, /undefined/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('loadConfig: no credentials in clear text', () => {
+  const saslPlain = {
+    KAFKA_BROKERS: '127.0.0.1:9092',
+    KAFKA_SASL_MECHANISM: 'plain',
+    KAFKA_SASL_USERNAME: 'u',
+    KAFKA_SASL_PASSWORD: 'p',
+  };
+
+  it('refuses SASL PLAIN and SCRAM without TLS, naming TLS and the lab setting', () => {
+    const plain = configError(() => load(saslPlain));
+    assert.match(plain, /kafka\.sasl\.mechanism .* is "plain" but kafka\.ssl\.enabled .* is false/);
+    assert.match(plain, /clear text/);
+    assert.match(plain, /KAFKA_SASL_ALLOW_WITHOUT_TLS/);
+    const scram = configError(() => load({ ...saslPlain, KAFKA_SASL_MECHANISM: 'scram-sha-512' }));
+    assert.match(scram, /"scram-sha-512" but kafka\.ssl\.enabled/);
+  });
+
+  it('accepts SASL with TLS, or without it when the lab setting says so', () => {
+    assert.equal(load({ ...saslPlain, KAFKA_SSL_ENABLED: 'true' }).kafka.sasl.mechanism, 'plain');
+    assert.equal(
+      load({ ...saslPlain, KAFKA_SASL_ALLOW_WITHOUT_TLS: 'true' }).kafka.sasl.mechanism,
+      'plain',
+    );
+  });
+
+  it('refuses basic auth over http://, from settings or in the URL', () => {
+    const settings = configError(() =>
+      load({
+        OPENSEARCH_URL: 'http://127.0.0.1:9200',
+        OPENSEARCH_USERNAME: 'admin',
+        OPENSEARCH_PASSWORD: 'p',
+      }),
+    );
+    assert.match(settings, /opensearch\.url .* is http:\/\/ and basic-auth credentials are set/);
+    assert.match(settings, /OPENSEARCH_ALLOW_HTTP_BASIC_AUTH/);
+    const inUrl = configError(() => load({ OPENSEARCH_URL: 'http://admin:p@127.0.0.1:9200' }));
+    assert.match(inUrl, /clear text/);
+    assert.doesNotMatch(inUrl, /admin:p/);
+  });
+
+  it('accepts basic auth over https://, SigV4 over http://, and the lab setting', () => {
+    const auth = { OPENSEARCH_USERNAME: 'admin', OPENSEARCH_PASSWORD: 'p' };
+    assert.doesNotThrow(() => load({ OPENSEARCH_URL: 'https://127.0.0.1:9200', ...auth }));
+    assert.doesNotThrow(() =>
+      load({
+        OPENSEARCH_URL: 'http://127.0.0.1:9200',
+        OPENSEARCH_SIGV4_ENABLED: 'true',
+        AWS_REGION: 'eu-west-1',
+      }),
+    );
+    assert.doesNotThrow(() =>
+      load({
+        OPENSEARCH_URL: 'http://127.0.0.1:9200',
+        OPENSEARCH_ALLOW_HTTP_BASIC_AUTH: 'true',
+        ...auth,
+      }),
+    );
+  });
+});
+
+describe('loadConfig: CA, certificate and key files are PEM', () => {
+  const KEY = '-----BEGIN PRIVATE KEY-----\nMIIEfixture\n-----END PRIVATE KEY-----\n';
+
+  it('names the setting and the file of a CA file that is not PEM', () => {
+    const der = writeTemp('0\x82\x03\x1a0\x82\x02\x02binary', 'ca.der');
+    const message = configError(() =>
+      load({ OPENSEARCH_URL: 'https://127.0.0.1:9200', OPENSEARCH_TLS_CA_FILE: der }),
+    );
+    assert.match(message, /opensearch\.tls\.caFile \(env OPENSEARCH_TLS_CA_FILE\)/);
+    assert.ok(message.includes(der), message);
+    assert.match(message, /is not PEM: no "-----BEGIN CERTIFICATE-----" line/);
+    assert.match(message, /openssl x509 -inform der/);
+  });
+
+  it('finds swapped certificate and key files', () => {
+    const cert = writeTemp(PEM_CERTIFICATE);
+    const key = writeTemp(KEY);
+    const tls = { KAFKA_BROKERS: '127.0.0.1:9093', KAFKA_SSL_ENABLED: 'true' };
+    const message = configError(() =>
+      load({ ...tls, KAFKA_SSL_CERT_FILE: key, KAFKA_SSL_KEY_FILE: cert }),
+    );
+    assert.match(message, /kafka\.ssl\.certFile .*swapped/);
+    assert.match(message, /kafka\.ssl\.keyFile .*swapped/);
+    const config = load({
+      ...tls,
+      KAFKA_SSL_CA_FILE: cert,
+      KAFKA_SSL_CERT_FILE: cert,
+      KAFKA_SSL_KEY_FILE: key,
+    });
+    assert.equal(config.kafka.ssl.keyFile, key);
   });
 });
