@@ -75,6 +75,9 @@ export function initialPollerState(
   };
 }
 
+/** Hashes of the last delivered millisecond kept in a checkpoint (about 45 bytes each). */
+export const MAX_HASHES_AT_LAST_TIMESTAMP = 256;
+
 /**
  * Drops records delivered before a re-seek and computes the resume position after the kept
  * ones. Only the millisecond of the last delivered record can repeat (`startTime` excludes
@@ -95,7 +98,7 @@ export function filterAndAdvance(
 } {
   const previous = state.resume;
   let dedupe = state.dedupe;
-  const seen = dedupe ? new Set(previous.hashesAtLastTimestamp) : undefined;
+  const seen = new Set(previous.hashesAtLastTimestamp);
   const last = previous.lastEventTimestamp;
   const kept: RawEvent[] = [];
   let skipped = 0;
@@ -106,18 +109,14 @@ export function filterAndAdvance(
         continue;
       }
       if (event.timestamp === last) {
-        if (seen?.has(messageHash(event.message)) === true || sequenceCovered(previous, event)) {
+        if (seen.has(messageHash(event.message)) || sequenceCovered(previous, event)) {
           skipped += 1;
           continue;
         }
       } else {
         dedupe = false;
       }
-    } else if (
-      last !== null &&
-      event.timestamp === last &&
-      previous.hashesAtLastTimestamp.includes(messageHash(event.message))
-    ) {
+    } else if (last !== null && event.timestamp === last && seen.has(messageHash(event.message))) {
       skipped += 1;
       continue;
     }
@@ -139,6 +138,13 @@ export function filterAndAdvance(
       rebootCounter = sequence.rebootCounter;
       lastSequence = sequence.sequence;
     }
+  }
+  // Bounded: a burst in one millisecond (5,000 records seen) would make the checkpoint hundreds
+  // of KB, rewritten on every commit. The most recent hashes are kept; past the bound, a re-seek
+  // into that millisecond can deliver a record again (a duplicate: OpenSearch keeps one document,
+  // Kafka carries its event-uid), never lose one. HSM records are also recognised by sequence.
+  if (hashes.length > MAX_HASHES_AT_LAST_TIMESTAMP) {
+    hashes.splice(0, hashes.length - MAX_HASHES_AT_LAST_TIMESTAMP);
   }
   return {
     kept,
