@@ -75,8 +75,8 @@ export function initialPollerState(
   };
 }
 
-/** Hashes of the last delivered millisecond kept in a checkpoint (about 45 bytes each). */
-export const MAX_HASHES_AT_LAST_TIMESTAMP = 256;
+/** Hashes of the last delivered millisecond kept in a checkpoint (about 40 bytes each). */
+export const MAX_HASHES_AT_LAST_TIMESTAMP = 64;
 
 /**
  * Drops records delivered before a re-seek and computes the resume position after the kept
