@@ -4,9 +4,12 @@
  * the narrow ports it needs, so each can be tested with real services and with fakes alike.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 
 import { STSClient } from '@aws-sdk/client-sts';
 
+import { lockDirectory } from './checkpoint/directory-lock.js';
+import type { DirectoryLock, LockHolder } from './checkpoint/directory-lock.js';
 import { FileCheckpointStore, resetCheckpoints } from './checkpoint/file-store.js';
 import type { Config } from './config/config.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
@@ -43,18 +46,40 @@ import { ActorInference } from './transform/actor-inference.js';
 import { enrichEvent, withLabels } from './transform/enrich.js';
 import { IntegrityTracker } from './transform/integrity.js';
 import { RecentRecords } from './transform/recent-records.js';
-import { monotonicClock } from './util/clock.js';
+import { abortError, monotonicClock } from './util/clock.js';
+import { RETRY_BACKOFF, retryUntilDone } from './util/retry.js';
 import { getLogEventsBudget } from './util/cloudwatch-quotas.js';
 import { ForwarderError, UsageError } from './util/errors.js';
 import { streamKey, type StreamRef } from './util/identity.js';
 
 // The commands reach the rest of the program only through this module (docs/architecture.md).
 export { createLogger } from './telemetry/logger.js';
+export type { Logger } from './telemetry/logger.js';
 export type { PlannedStream } from './source/backfill-plan.js';
 
 /** The pod's own region (configuration resolves `aws.region`, else `us-east-1`). */
 function awsRegion(config: Config): string {
   return config.enrichment.region;
+}
+
+/**
+ * Takes the one-writer lock of a checkpoint or backfill state directory (creating it), before
+ * anything reads or resets a checkpoint there; a second process is refused (`FWD_ERR_LOCKED`,
+ * exit 2) naming the holder. `onLost` is told if the lock is taken from under us.
+ */
+export async function lockStateDirectory(
+  dir: string,
+  command: string,
+  onLost: (holder: LockHolder | undefined) => void,
+): Promise<DirectoryLock> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new ForwarderError('FWD_ERR_CHECKPOINT_IO', `cannot create ${dir}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  return lockDirectory(dir, { command, onLost });
 }
 
 /**
@@ -292,17 +317,27 @@ function createDelivery(
     },
   });
 
+  // Aborted by stop(): a forwarder waiting for an unreachable sink at start-up stops at once.
+  const stopping = new AbortController();
+  const starting = log('start-up');
+  // The live forwarder waits out a sink it cannot reach yet (a broker still starting, a node
+  // restarting): exiting would only turn it into a crash loop with growing back-off. A backfill
+  // is run by hand, so it says so and exits.
+  const start = (what: string, run: () => Promise<void>): Promise<void> =>
+    live ? startPatiently(what, run, telemetry, starting, stopping.signal) : run();
+
   return {
     async start() {
       // The sinks first: a broker that cannot be reached is told as the Kafka sink's failure.
-      for (const sink of sinks) await sink.start();
-      await deadLetter.start();
+      for (const sink of sinks) await start(sink.name, () => sink.start());
+      await start('dead letter', () => deadLetter.start());
       telemetry.watchSinks(sinks);
       // Never blocks delivery: a failed first refresh leaves events marked as not enriched.
       await metadata?.start();
       await pipeline.start();
     },
     async stop(timeoutMs) {
+      stopping.abort(abortError());
       const drained = await pipeline.stop(timeoutMs);
       await metadata?.stop();
       for (const sink of sinks) await sink.stop();
@@ -310,6 +345,46 @@ function createDelivery(
       return drained;
     },
   };
+}
+
+/**
+ * Runs a sink's start-up step until it succeeds, retrying with back-off while the sink cannot be
+ * reached (the transient causes of sink/start-up-error.ts); any other failure is thrown at once.
+ * Meanwhile `/readyz` fails with the reason and the log says what is awaited (once a minute).
+ */
+async function startPatiently(
+  what: string,
+  run: () => Promise<void>,
+  telemetry: Telemetry,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const check = `start-up:${what}`;
+  try {
+    const end = await retryUntilDone<undefined, undefined, unknown>(
+      undefined,
+      async () => {
+        try {
+          await run();
+          return { kind: 'success', value: undefined };
+        } catch (error) {
+          if (!(error instanceof ForwarderError && error.retryable)) {
+            return { kind: 'reject', value: error };
+          }
+          telemetry.readiness.set(check, false, error.message);
+          logger.warn(
+            { reason: error.message },
+            `${what} cannot be reached at start-up; waiting for it (retried with back-off; /readyz fails meanwhile)`,
+          );
+          return { kind: 'retry' };
+        }
+      },
+      { backoff: RETRY_BACKOFF.startUp, clock: monotonicClock, signal },
+    );
+    if (end.kind === 'reject') throw end.value;
+  } finally {
+    telemetry.readiness.delete(check);
+  }
 }
 
 /** A URL as shown in errors: user info (credentials in the URL) never leaves the config. */

@@ -5,14 +5,22 @@
  * the configured sinks, beside a live forwarder: its own checkpoints (`--state-dir`), its own
  * GetLogEvents rate, the same uids (OpenSearch keeps one document per record). Exit codes: 0 once
  * every stream is read, delivered and its checkpoint durable; 1 on a failure or when interrupted
- * (run the same command again: it resumes); 2 on a usage or configuration error.
+ * (run the same command again: it resumes); 2 on a usage or configuration error, or when another
+ * backfill holds the state directory.
  */
 import { resolve } from 'node:path';
 
-import { createBackfill, createLogger, type PlannedStream } from '../app.js';
+import {
+  createBackfill,
+  createLogger,
+  lockStateDirectory,
+  type Backfill,
+  type Logger,
+  type PlannedStream,
+} from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../util/errors.js';
-import { defaultStateDir, parseBackfillArgs } from './backfill-args.js';
+import { defaultStateDir, parseBackfillArgs, type BackfillArgs } from './backfill-args.js';
 import { BackfillProgress } from './backfill-progress.js';
 
 /** Progress log lines when stderr is not a terminal. */
@@ -71,6 +79,30 @@ export async function runBackfillCommand(args: string[]): Promise<number> {
     printPlan(streams, options.from, options.to);
     return 0;
   }
+  // One backfill per state directory: a second one on the same range stops here, naming this one.
+  const lock = await lockStateDirectory(stateDir, 'backfill', (holder) => {
+    logger.error(
+      { stateDir, holder },
+      'the state directory lock was taken by another process: stopping so that only one writes',
+    );
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  });
+  try {
+    return await backfillLocked(backfill, progress, streams, options, stateDir, logger);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function backfillLocked(
+  backfill: Backfill,
+  progress: BackfillProgress,
+  streams: readonly PlannedStream[],
+  options: BackfillArgs,
+  stateDir: string,
+  logger: Logger,
+): Promise<number> {
   progress.setStreams(streams.length);
   logger.info(
     { from: iso(options.from), to: iso(options.to), streams: streams.length, stateDir },

@@ -2,11 +2,13 @@
  * `cloudhsm-audit-forwarder run [--reset-checkpoints GROUP/STREAM ...] [--reset-all-checkpoints --yes]`
  *
  * The container's entry point. Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 1 on a
- * runtime failure, 2 on a configuration error or an unreadable checkpoint (with the file name
- * and the reset hint). Resetting checkpoints is explicit: only the streams named, or all of them
+ * runtime failure, 2 on a configuration error, an unreadable checkpoint (with the file name
+ * and the reset hint) or a checkpoint directory another forwarder holds (naming it). Resetting checkpoints is explicit: only the streams named, or all of them
  * when confirmed with `--yes`.
  */
-import { createApp, createLogger, resetStreamCheckpoints } from '../app.js';
+import { createApp, createLogger, lockStateDirectory, resetStreamCheckpoints } from '../app.js';
+import type { Logger } from '../app.js';
+import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import type { StreamRef } from '../util/identity.js';
 import { ForwarderError, UsageError } from '../util/errors.js';
@@ -63,7 +65,23 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const options = parseRunArgs(args);
   const config = loadConfig({ requireSink: true });
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  // Before any checkpoint is read or reset: a second forwarder on this directory stops here.
+  const lock = await lockStateDirectory(config.checkpoint.dir, 'run', (holder) => {
+    logger.error(
+      { dir: config.checkpoint.dir, holder },
+      'the checkpoint directory lock was taken by another process: stopping so that only one writes',
+    );
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  });
+  try {
+    return await runLocked(options, config, logger);
+  } finally {
+    await lock.release();
+  }
+}
 
+async function runLocked(options: RunArgs, config: Config, logger: Logger): Promise<number> {
   if (options.resetAll || options.resetStreams.length > 0) {
     const removed = await resetStreamCheckpoints(
       config,
@@ -86,8 +104,23 @@ export async function runRunCommand(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 
+  // Start-up can wait (for a sink that cannot be reached yet): a signal meanwhile stops it.
+  const starting = app.start();
+  const first = await Promise.race([
+    starting.then(
+      () => undefined,
+      () => undefined,
+    ),
+    stopped,
+  ]);
+  if (first !== undefined) {
+    const drained = await stop(first);
+    await starting.catch(() => undefined);
+    logger.info({ drained }, 'stopped during start-up');
+    return process.exitCode === 1 ? 1 : 0;
+  }
   try {
-    await app.start();
+    await starting;
   } catch (error) {
     await app.stop().catch(() => undefined);
     if (error instanceof ForwarderError) throw error;

@@ -24,7 +24,13 @@ export class NotTheServiceError extends Error {
   }
 }
 
-type Cause = 'refused' | 'tls' | 'auth' | 'not-service' | 'timeout' | 'other';
+type Cause = 'refused' | 'tls' | 'auth' | 'not-service' | 'timeout' | 'unavailable' | 'other';
+
+/**
+ * Causes that can clear up by themselves (a broker still starting, a cluster recovering): `run`
+ * waits them out. The others need a change of configuration.
+ */
+const TRANSIENT: ReadonlySet<Cause> = new Set(['refused', 'timeout', 'unavailable']);
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -68,6 +74,7 @@ export function classifyStartUpError(error: unknown): Cause {
   if (status === 401 || status === 403) return 'auth';
   if (/SASL|AUTHENTICATION|AUTHORIZATION_FAILED|Authentication failed/i.test(all)) return 'auth';
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/.test(all)) return 'refused';
+  if (status === 429 || (status !== undefined && status >= 500)) return 'unavailable';
   if (/ResponseError/.test(all) && status !== undefined) return 'not-service';
   if (
     /KafkaJSProtocolError|Response without match|KafkaJSConnectionClosedError|Closed connection|Broker not connected|ECONNRESET/i.test(
@@ -113,7 +120,10 @@ function firstMessage(error: unknown): string {
 /** The error `run` reports when a sink cannot start. */
 export function startUpError(at: StartUpStep, error: unknown): ForwarderError {
   if (error instanceof ForwarderError) {
-    return new ForwarderError(error.code, `${at.sink}: ${error.message}`, { cause: error });
+    return new ForwarderError(error.code, `${at.sink}: ${error.message}`, {
+      cause: error,
+      retryable: error.retryable,
+    });
   }
   const settings = SETTINGS[at.sink];
   const cause = classifyStartUpError(error);
@@ -125,9 +135,13 @@ export function startUpError(at: StartUpStep, error: unknown): ForwarderError {
     auth: `the credentials were refused (${detail}). Fix: ${settings.auth}`,
     'not-service': `the endpoint answers, but not as ${settings.what} would (${detail}). Fix: check ${settings.url}`,
     timeout: `no answer in time (${detail}). Fix: check ${settings.url}, and that nothing between (proxy, firewall) drops the connection`,
+    unavailable: `it answers, but is not available (${detail}). Fix: wait for the cluster to recover (its health, its master), or check ${settings.url}`,
     other: `${detail}. Fix: check ${settings.url} and the sink's settings`,
   };
-  return new ForwarderError('FWD_ERR_SINK', `${where}: ${told[cause]}`, { cause: error });
+  return new ForwarderError('FWD_ERR_SINK', `${where}: ${told[cause]}`, {
+    cause: error,
+    retryable: TRANSIENT.has(cause),
+  });
 }
 
 /** Runs one start-up step, turning its failure into {@link startUpError}. */

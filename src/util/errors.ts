@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'FWD_ERR_CONFIG'
   | 'FWD_ERR_CHECKPOINT_IO'
   | 'FWD_ERR_CHECKPOINT_CORRUPT'
+  | 'FWD_ERR_LOCKED'
   | 'FWD_ERR_SOURCE'
   | 'FWD_ERR_SINK';
 
@@ -37,6 +38,11 @@ export class UsageError extends ForwarderError {
 /** Exit status for an error reaching the top of a command (README "The two commands": exit statuses). */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return 2;
-  if (error instanceof ForwarderError && error.code === 'FWD_ERR_CHECKPOINT_CORRUPT') return 2;
+  if (
+    error instanceof ForwarderError &&
+    (error.code === 'FWD_ERR_CHECKPOINT_CORRUPT' || error.code === 'FWD_ERR_LOCKED')
+  ) {
+    return 2;
+  }
   return 1;
 }

@@ -35,6 +35,8 @@ export type RetryEnd<W, R, J = never> =
 export const RETRY_BACKOFF = {
   sink: { baseMs: 250, maxMs: 10_000 },
   deadLetter: { baseMs: 500, maxMs: 30_000 },
+  /** A sink unreachable at start-up: `run` waits for it rather than exit into a crash loop. */
+  startUp: { baseMs: 1_000, maxMs: 30_000 },
 } as const satisfies Record<string, BackoffOptions>;
 
 export interface RetryOptions {
