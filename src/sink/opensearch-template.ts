@@ -130,6 +130,23 @@ const mappings = {
   },
 };
 
+/**
+ * The type the template maps `path` (dotted, e.g. `metadata.uid`) to, or undefined for a path it
+ * does not map. A mapping error on a field the index maps otherwise comes from an index the
+ * template did not create: a configuration problem, not a bad document.
+ */
+export function templateFieldType(path: string): string | undefined {
+  let node: unknown = mappings;
+  for (const name of path.split('.')) {
+    const properties = (node as { properties?: Record<string, unknown> } | undefined)?.properties;
+    const fields = (node as { fields?: Record<string, unknown> } | undefined)?.fields;
+    node = properties?.[name] ?? fields?.[name];
+    if (node === undefined) return undefined;
+  }
+  const type = (node as { type?: unknown }).type;
+  return typeof type === 'string' ? type : 'object';
+}
+
 export function indexTemplate(indexPrefix: string): Record<string, unknown> {
   return {
     index_patterns: [`${indexPrefix}-*`],

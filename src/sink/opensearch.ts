@@ -293,7 +293,9 @@ export class OpenSearchSink implements Sink {
       if (isAbortError(error)) throw error;
       const status = statusOf(error);
       const message = error instanceof Error ? error.message : String(error);
-      // Refused for its content as a whole: the caller halves the request.
+      // Refused for its content as a whole: the caller halves the request. (The configuration
+      // faults probed on the node, an alias, a pipeline, an index mapped otherwise, answer per
+      // item: see opensearch-refusal.ts.)
       if (status === 413 || status === 400) return { kind: 'reject', value: { status, message } };
       // Anything else stalls delivery and retries: no response, 429 and 5xx are outages, and
       // 401/403 or another 4xx mean credentials, permissions or an endpoint to fix. None of
@@ -354,7 +356,10 @@ export class OpenSearchSink implements Sink {
     >();
     pending.forEach((entry, i) => {
       const item = items[i]?.create ?? items[i]?.index;
-      const verdict = item === undefined ? undefined : classifyItem(item.status, item.error?.type);
+      const verdict =
+        item === undefined
+          ? undefined
+          : classifyItem(item.status, item.error?.type, item.error?.reason);
       if (item === undefined || verdict === undefined || verdict.action === 'retry') {
         sorted.retry.push(entry);
         sorted.throttled += 1;

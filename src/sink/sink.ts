@@ -40,6 +40,10 @@ export const REFUSAL_REASONS = [
   'index_blocked',
   'index_closed',
   'invalid_index_name',
+  'no_write_index',
+  'pipeline_missing',
+  'index_setting',
+  'mapping_conflict',
   'other',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

@@ -118,7 +118,7 @@ export const METRIC_SPECS = {
   sinkRefusals: {
     type: 'counter',
     name: 'sink_refusals_total',
-    help: 'Writes a sink refused for a configuration or permission problem (forbidden, index_not_found, index_blocked, index_closed, invalid_index_name, other), per event and attempt; retried, never dead-lettered.',
+    help: 'Writes a sink refused for a configuration or permission problem (forbidden, index_not_found, index_blocked, index_closed, invalid_index_name, no_write_index, pipeline_missing, index_setting, mapping_conflict, other), per event and attempt; retried, never dead-lettered.',
     labels: ['sink', 'reason'],
   },
   deadLetterFallbacks: {

@@ -226,6 +226,133 @@ describe('OpenSearch refusals caused by configuration (real node)', () => {
     assert.deepEqual(health.check('opensearch'), { ok: true }, 'a stopped wait holds nothing');
   });
 
+  // Three faults of the cluster that OpenSearch answers with a 400 for every document, as for a
+  // bad one. They were dead-lettered as mapping_error (15 of 15, the checkpoints moving past
+  // them): each must now hold the records until the cluster is fixed, then deliver them once.
+  const faults: ReadonlyArray<{
+    name: string;
+    reason: string;
+    hint: RegExp;
+    provoke: (index: string) => Promise<void>;
+    fix: (index: string) => Promise<void>;
+  }> = [
+    {
+      name: 'the day is an alias over two indices with no write index',
+      reason: 'no_write_index',
+      hint: /alias without a write index/,
+      provoke: async (index) => {
+        await client.indices.create({ index: `${index}-a` });
+        await client.indices.create({ index: `${index}-b` });
+        await client.indices.updateAliases({
+          body: {
+            actions: [
+              { add: { index: `${index}-a`, alias: index } },
+              { add: { index: `${index}-b`, alias: index } },
+            ],
+          },
+        });
+      },
+      fix: async (index) => {
+        await client.indices.updateAliases({
+          body: { actions: [{ add: { index: `${index}-a`, alias: index, is_write_index: true } }] },
+        });
+      },
+    },
+    {
+      name: 'the index names a default ingest pipeline that does not exist',
+      reason: 'pipeline_missing',
+      hint: /ingest pipeline that does not exist/,
+      provoke: async (index) => {
+        await client.indices.create({
+          index,
+          body: { settings: { 'index.default_pipeline': `${index}-pipeline` } },
+        });
+      },
+      fix: async (index) => {
+        await client.ingest.putPipeline({
+          id: `${index}-pipeline`,
+          body: { description: 'created by the operator', processors: [] },
+        });
+      },
+    },
+    {
+      name: 'the day was created in advance with a conflicting mapping',
+      reason: 'mapping_conflict',
+      hint: /maps a field otherwise than the forwarder's template/,
+      provoke: async (index) => {
+        await client.indices.create({
+          index,
+          body: { mappings: { properties: { time: { type: 'boolean' } } } },
+        });
+      },
+      // What the hint says: delete it, so that the template creates it again.
+      fix: async (index) => {
+        await client.indices.delete({ index });
+      },
+    },
+  ];
+
+  for (const [n, fault] of faults.entries()) {
+    it(`holds every record while ${fault.name}, and delivers each once when it is fixed`, async () => {
+      const health = new SinkHealth({ downAfterMs: 500 });
+      health.register('opensearch');
+      const seen = observe(health);
+      const sink = new OpenSearchSink({ client, indexPrefix: prefix, ...seen.options });
+      const deadLetterFile = join(dlqDir, `fault-${n}.ndjson`);
+      const deadLetter = new DeadLetter({ file: deadLetterFile });
+      await deadLetter.start();
+      const dispatcher = new Dispatcher({ sinks: [sink], deadLetter });
+      const time = Date.UTC(2026, 8, 10 + n, 12);
+      const index = dailyIndex(prefix, time);
+      await fault.provoke(index);
+
+      const records = Array.from({ length: 15 }, (_, i) => event(100 * (n + 1) + i, time + i));
+      const held = dispatcher.dispatch(records, new AbortController().signal);
+      const state = settledFlag(held);
+      await until(
+        `the records are refused as ${fault.reason} (or, wrongly, dead-lettered)`,
+        () => state.settled || (seen.refused.get(fault.reason) ?? 0) >= 30,
+      );
+      assert.equal(state.settled, false, 'the records must wait for the cluster to be fixed');
+      await until('readiness reports the refusal', () => !health.check('opensearch').ok);
+      assert.match(health.check('opensearch').detail ?? '', fault.hint);
+      assert.ok(
+        seen.errors.some((line) => line.includes(index) && fault.hint.test(line)),
+        'an error log names the index and what to fix',
+      );
+
+      await fault.fix(index);
+      await held;
+      await client.indices.refresh({ index: `${prefix}-*` });
+      const found = await client.count({
+        index: `${prefix}-*`,
+        body: { query: { terms: { _id: records.map((r) => r.uid) } } },
+      });
+      assert.equal(found.body.count, 15, 'every record once');
+      assert.deepEqual(health.check('opensearch'), { ok: true });
+      await assert.rejects(
+        readFile(deadLetterFile, 'utf8'),
+        { code: 'ENOENT' },
+        'dead letter empty',
+      );
+      await deadLetter.stop();
+    });
+  }
+
+  it('still dead-letters a document the template itself cannot take', async () => {
+    const sink = new OpenSearchSink({ client, indexPrefix: prefix });
+    const time = Date.UTC(2026, 8, 20, 12);
+    const bad = event(900, time);
+    const doc = JSON.parse(bad.json) as Record<string, unknown>;
+    doc.device = { uid: 'hsm-aaaaaaaaaaa', ip: 'not-an-address' };
+    const result = await sink.deliver(
+      [{ ...bad, json: JSON.stringify(doc) }],
+      new AbortController().signal,
+    );
+    assert.equal(result.rejected.length, 1);
+    assert.equal(result.rejected[0]?.kind, 'mapping_error');
+  });
+
   it('with lateIndex, sends a record for a write-blocked day to the late index at once', async () => {
     const health = new SinkHealth({ downAfterMs: 60_000 });
     health.register('opensearch');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { classifyItem, itemRejectionKind } from '../../../src/sink/opensearch-refusal.js';
+import { templateFieldType } from '../../../src/sink/opensearch-template.js';
 import { StallRegister } from '../../../src/sink/stall-register.js';
 
 describe('classifyItem', () => {
@@ -49,6 +50,51 @@ describe('classifyItem', () => {
         `${status} ${type}`,
       );
     }
+  });
+
+  it('holds back a 400 that is about the index, not the document', () => {
+    // Reasons as OpenSearch 2.19.4 answers them (probed on the stack's node).
+    const cases: Array<[string, string, string]> = [
+      [
+        'illegal_argument_exception',
+        'no write index is defined for alias [audit-2026.12.07]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index',
+        'no_write_index',
+      ],
+      ['illegal_argument_exception', 'pipeline with id [nope] does not exist', 'pipeline_missing'],
+      [
+        'illegal_argument_exception',
+        'Limit of total fields [10] has been exceeded',
+        'index_setting',
+      ],
+      [
+        'mapper_parsing_exception',
+        "failed to parse field [time] of type [boolean] in document with id 'x1'. Preview of field's value: '1733000000000'",
+        'mapping_conflict',
+      ],
+      ['strict_dynamic_mapping_exception', 'mapping set to strict', 'mapping_conflict'],
+    ];
+    for (const [type, reason, refusal] of cases) {
+      assert.deepEqual(
+        classifyItem(400, type, reason),
+        { action: 'refused', reason: refusal, redirectable: false },
+        reason,
+      );
+    }
+  });
+
+  it('still rejects a document whose field does not fit the template the index was made from', () => {
+    // device.ip is an `ip` in the template: a bad address is the document's fault.
+    assert.deepEqual(
+      classifyItem(
+        400,
+        'mapper_parsing_exception',
+        "failed to parse field [device.ip] of type [ip] in document with id 'x'. Preview of field's value: 'not-an-ip'",
+      ),
+      { action: 'reject' },
+    );
+    assert.equal(templateFieldType('time'), 'date');
+    assert.equal(templateFieldType('message.keyword'), 'keyword');
+    assert.equal(templateFieldType('no.such.field'), undefined);
   });
 
   it('keeps success, duplicates and transient failures as before', () => {
