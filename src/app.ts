@@ -171,6 +171,7 @@ function createSinks(
         idempotent: config.kafka.idempotent,
         logger: log('sink.kafka'),
         onHealth: telemetry.sinkHealth,
+        onRetry: telemetry.sinkRetried,
       }),
     );
   }
@@ -203,6 +204,7 @@ function createSinks(
         lateIndex: config.opensearch.lateIndex,
         logger: log('sink.opensearch'),
         onHealth: telemetry.sinkHealth,
+        onRetry: telemetry.sinkRetried,
         onStall: telemetry.sinkStall,
         onRefused: telemetry.sinkRefused,
       }),

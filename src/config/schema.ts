@@ -576,7 +576,7 @@ export const schema: convict.Schema<RawConfig> = {
       max: 65_535,
     },
     readySinkDownMs: ms(
-      '/readyz reports not-ready once an enabled sink has been down, or the checkpoint writes of a stream have been failing, for longer than this (ms).',
+      '/readyz reports not-ready once an enabled sink has been down, a sink or the dead letter has had work waiting with none of it finished, or the checkpoint writes of a stream have been failing, for longer than this (ms).',
       'READY_SINK_DOWN_MS',
       60_000,
       0,

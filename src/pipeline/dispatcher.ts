@@ -13,7 +13,15 @@ import type { DeadLetterWriter } from '../sink/dead-letter.js';
 import type { OutboundEvent } from '../sink/outbound-event.js';
 import type { RejectedEvent, RejectionKind, Sink, SinkName, SinkResult } from '../sink/sink.js';
 
+/** Where the dispatcher sends work: a sink, or the dead letter for what a sink rejected. */
+export type Destination = SinkName | 'dead_letter';
+
 export interface DispatchObserver {
+  /** Work for `destination` begins and ends (either way): its progress, for `/readyz`. */
+  deliveryStarted?(destination: Destination): void;
+  deliveryFinished?(destination: Destination): void;
+  /** A dead-letter write failed and will be tried again after a back-off. */
+  deadLetterRetried?(reason: string): void;
   sinkResult(sink: SinkName, result: SinkResult, seconds: number): void;
   deadLettered(
     sink: SinkName,
@@ -53,15 +61,26 @@ export class Dispatcher {
     signal: AbortSignal,
   ): Promise<void> {
     const started = this.clock.now();
-    const result = await sink.deliver(events, signal);
-    this.options.observer?.sinkResult(sink.name, result, (this.clock.now() - started) / 1000);
+    const observer = this.options.observer;
+    observer?.deliveryStarted?.(sink.name);
+    let result: SinkResult;
+    try {
+      result = await sink.deliver(events, signal);
+    } finally {
+      observer?.deliveryFinished?.(sink.name);
+    }
+    observer?.sinkResult(sink.name, result, (this.clock.now() - started) / 1000);
     if (result.rejected.length === 0) return;
-    const destination = await this.writeDeadLetters(sink.name, result.rejected, signal);
+    observer?.deliveryStarted?.('dead_letter');
+    let destination: 'kafka' | 'file';
+    try {
+      destination = await this.writeDeadLetters(sink.name, result.rejected, signal);
+    } finally {
+      observer?.deliveryFinished?.('dead_letter');
+    }
     const kinds = new Map<RejectionKind, number>();
     for (const { kind } of result.rejected) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    for (const [kind, count] of kinds) {
-      this.options.observer?.deadLettered(sink.name, count, destination, kind);
-    }
+    for (const [kind, count] of kinds) observer?.deadLettered(sink.name, count, destination, kind);
     const first = result.rejected[0];
     this.logger.warn(
       {
@@ -89,6 +108,9 @@ export class Dispatcher {
         } catch (error) {
           if (isAbortError(error)) throw error;
           this.logger.error({ err: error, attempt }, 'dead-letter write failed; retrying');
+          this.options.observer?.deadLetterRetried?.(
+            error instanceof Error ? error.message : String(error),
+          );
           return { kind: 'retry' };
         }
       },

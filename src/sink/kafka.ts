@@ -23,7 +23,7 @@ import { startUpStep } from './start-up-error.js';
 import type { KafkaClientPort, KafkaProducerPort } from './kafka-client.js';
 import { OCSF_VERSION } from '../util/identity.js';
 import type { OutboundEvent } from './outbound-event.js';
-import type { Sink, SinkHealthListener, SinkResult } from './sink.js';
+import type { Sink, SinkHealthListener, SinkRetryListener, SinkResult } from './sink.js';
 
 export interface KafkaSinkOptions {
   /** Built by the composition root (src/app.ts), shared with the dead-letter writer. */
@@ -42,6 +42,8 @@ export interface KafkaSinkOptions {
   readonly clock?: Clock;
   readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
+  /** Told of every retried attempt, with why it failed. */
+  readonly onRetry?: SinkRetryListener;
 }
 
 const TOO_LARGE = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
@@ -196,6 +198,7 @@ export class KafkaSink implements Sink {
       if (tooLarge !== undefined) return { kind: 'reject', value: tooLarge };
       const message = error instanceof Error ? error.message : String(error);
       this.options.onHealth?.('kafka', false, message);
+      this.options.onRetry?.('kafka', message);
       this.logger.warn(
         { err: error, attempt, events: chunk.length },
         'kafka send failed; retrying',

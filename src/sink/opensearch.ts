@@ -34,6 +34,7 @@ import type {
   RejectedEvent,
   Sink,
   SinkHealthListener,
+  SinkRetryListener,
   SinkRefusalListener,
   SinkResult,
   SinkStallListener,
@@ -71,6 +72,8 @@ export interface OpenSearchSinkOptions {
   readonly clock?: Clock;
   readonly logger?: ComponentLogger;
   readonly onHealth?: SinkHealthListener;
+  /** Told of every retried attempt, with why it failed. */
+  readonly onRetry?: SinkRetryListener;
   /** Told while writes are held back by a refusal (and when none is left), for `/readyz`. */
   readonly onStall?: SinkStallListener;
   /** Counts refused writes, for the `sink_refusals_total` metric. */
@@ -108,6 +111,8 @@ interface ContentRefusal {
 /** One bulk request's outcome: retry it whole, halve it, or the items as the node sorted them. */
 type BulkOutcome =
   | { readonly kind: 'retry' }
+  /** No answer within the request timeout: a smaller request may get one. */
+  | { readonly kind: 'timeout' }
   | { readonly kind: 'reject'; readonly value: ContentRefusal }
   | {
       readonly kind: 'sorted';
@@ -117,6 +122,11 @@ type BulkOutcome =
       readonly left: readonly Pending[];
       readonly backoff: boolean;
     };
+
+/** The client's own request timeout (`TimeoutError`), not an answer. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError';
+}
 
 function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
@@ -247,6 +257,17 @@ export class OpenSearchSink implements Sink {
           attempt,
         ): Promise<RetryAction<readonly Pending[], SinkResult, ContentRefusal>> => {
           const outcome = await this.attempt(pending, attempt, stall);
+          if (outcome.kind === 'timeout') {
+            // The same request would time out again: halves get their own attempts (down to
+            // single documents, which are retried as they are), so a node slower than the
+            // request timeout still takes what it can.
+            if (pending.length === 1) return { kind: 'retry' };
+            const middle = Math.ceil(pending.length / 2);
+            const first = await this.deliverPending(pending.slice(0, middle), signal);
+            const second = await this.deliverPending(pending.slice(middle), signal);
+            settled = addResults(settled, addResults(first, second));
+            return { kind: 'success', value: settled };
+          }
           if (outcome.kind !== 'sorted') return outcome;
           settled = addResults(settled, outcome.settled);
           if (outcome.left.length === 0) return { kind: 'success', value: settled };
@@ -310,13 +331,17 @@ export class OpenSearchSink implements Sink {
       } else {
         stall.clear();
       }
+      this.options.onRetry?.('opensearch', message);
+      const timedOut = !refused && isTimeout(error);
       this.logger[refused ? 'error' : 'warn'](
         { err: error, status, attempt, events: pending.length },
         refused
           ? 'OpenSearch refused the bulk request; check the endpoint, credentials and index permissions (retrying)'
-          : 'bulk failed; retrying',
+          : timedOut && pending.length > 1
+            ? 'bulk timed out (opensearch.requestTimeoutMs); retrying it in halves'
+            : 'bulk failed; retrying',
       );
-      return { kind: 'retry' };
+      return timedOut ? { kind: 'timeout' } : { kind: 'retry' };
     }
     const sorted = this.sortItems(pending, items, attempt);
     stall.set(sorted.refusing);
@@ -328,6 +353,13 @@ export class OpenSearchSink implements Sink {
     }
     // Events just re-routed to the late index are retried at once; anything else backs off.
     const backoff = sorted.throttled > 0 || sorted.refusing.size > 0;
+    if (backoff) {
+      const refusing = [...sorted.refusing.values()][0];
+      this.options.onRetry?.(
+        'opensearch',
+        refusing ?? `${sorted.throttled} items throttled or failed`,
+      );
+    }
     return { kind: 'sorted', settled: sorted, left: sorted.retry, backoff };
   }
 

@@ -58,6 +58,9 @@ export type SinkStallListener = (sink: SinkName, stalled: boolean, detail?: stri
 /** Counts writes refused for a configuration problem (per event and attempt). */
 export type SinkRefusalListener = (sink: SinkName, reason: RefusalReason, count: number) => void;
 
+/** A delivery attempt failed and will be retried (`retries_total`, the `/readyz` detail). */
+export type SinkRetryListener = (sink: SinkName, reason: string) => void;
+
 /** Reports a sink's reachability as it changes, for `/readyz` and the `sink_up` gauge. */
 export type SinkHealthListener = (sink: SinkName, up: boolean, detail?: string) => void;
 

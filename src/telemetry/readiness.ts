@@ -241,3 +241,67 @@ export class WriteHealth {
     };
   }
 }
+
+export interface ProgressWatchOptions {
+  /** Work waiting this long without any of it finishing makes the check fail (ms). */
+  readonly downAfterMs: number;
+  /** What is watched, for the detail (`kafka`, `the dead letter`). */
+  readonly what: string;
+  /** Clock in ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Readiness of a destination by its progress, whatever stops it: work waits (a delivery in
+ * flight) and none has finished for longer than `downAfterMs`. Reachability probes miss the
+ * stalls that matter most (requests that time out, a deleted topic on a broker that still
+ * answers pings, a dead-letter file on a full disk); no progress while work waits catches each.
+ */
+export class ProgressWatch {
+  readonly #downAfterMs: number;
+  readonly #what: string;
+  readonly #now: () => number;
+  #waiting = 0;
+  /** When the current wait began: the last time something finished, or work arrived idle. */
+  #since = 0;
+  #lastFailure: string | undefined;
+
+  constructor(options: ProgressWatchOptions) {
+    this.#downAfterMs = options.downAfterMs;
+    this.#what = options.what;
+    this.#now = options.now ?? Date.now;
+  }
+
+  started(): void {
+    if (this.#waiting === 0) {
+      this.#since = this.#now();
+      this.#lastFailure = undefined;
+    }
+    this.#waiting += 1;
+  }
+
+  /** One piece of work is done (or abandoned at shutdown): progress. */
+  finished(): void {
+    this.#waiting = Math.max(0, this.#waiting - 1);
+    this.#since = this.#now();
+    this.#lastFailure = undefined;
+  }
+
+  /** Why the last attempt failed, for the detail (scrubbed: never record content). */
+  failed(reason: string): void {
+    this.#lastFailure = scrubMessage(reason);
+  }
+
+  check(): CheckResult {
+    if (this.#waiting === 0) return { ok: true };
+    const stuckMs = this.#now() - this.#since;
+    if (stuckMs <= this.#downAfterMs) return { ok: true };
+    const why = this.#lastFailure === undefined ? '' : `; last failure: ${this.#lastFailure}`;
+    return {
+      ok: false,
+      detail:
+        `no ${this.#what} delivery has finished for ${Math.round(stuckMs / 1000)}s while ` +
+        `${this.#waiting} wait (limit ${Math.round(this.#downAfterMs / 1000)}s)${why}`,
+    };
+  }
+}

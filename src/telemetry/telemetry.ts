@@ -8,7 +8,7 @@
 import type { Config } from '../config/config.js';
 import type { Batch } from '../source/batch.js';
 import { streamKey } from '../util/identity.js';
-import type { DispatchObserver } from '../pipeline/dispatcher.js';
+import type { Destination, DispatchObserver } from '../pipeline/dispatcher.js';
 import type { PipelineObserver } from '../pipeline/pipeline.js';
 import type { TransformedBatch } from '../pipeline/transform-batch.js';
 import type { SourceMetrics } from '../source/source-metrics.js';
@@ -16,6 +16,7 @@ import type {
   Sink,
   SinkHealthListener,
   SinkRefusalListener,
+  SinkRetryListener,
   SinkStallListener,
 } from '../sink/sink.js';
 import { startHttpServer } from './http-server.js';
@@ -24,7 +25,7 @@ import { childLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
-import { Readiness, SinkHealth, WriteHealth } from './readiness.js';
+import { ProgressWatch, Readiness, SinkHealth, WriteHealth } from './readiness.js';
 import { createSourceMetrics } from './source-metrics-adapter.js';
 
 export interface Telemetry {
@@ -37,6 +38,8 @@ export interface Telemetry {
   /** A sink holding writes back on refusals: fails `/readyz` after `http.readySinkDownMs`. */
   readonly sinkStall: SinkStallListener;
   readonly sinkRefused: SinkRefusalListener;
+  /** A sink retrying a delivery: `retries_total` and the reason `/readyz` shows if it stalls. */
+  readonly sinkRetried: SinkRetryListener;
   /** Probes each sink periodically, so an idle sink that goes away is noticed too. */
   watchSinks(sinks: readonly Sink[]): void;
   start(): Promise<void>;
@@ -83,7 +86,30 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
     },
   };
 
+  // Progress per destination: work that waits and does not finish fails /readyz, whatever the
+  // cause (time-outs, a deleted topic on a broker that answers pings, a full disk).
+  const progress = new Map<Destination, ProgressWatch>();
+  const watch = (destination: Destination): ProgressWatch => {
+    let found = progress.get(destination);
+    if (found === undefined) {
+      found = new ProgressWatch({
+        downAfterMs: config.http.readySinkDownMs,
+        what: destination === 'dead_letter' ? 'dead-letter' : destination,
+      });
+      progress.set(destination, found);
+      const watched = found;
+      readiness.setProbe(`progress:${destination}`, () => watched.check());
+    }
+    return found;
+  };
+
   const dispatchObserver: DispatchObserver = {
+    deliveryStarted: (destination) => watch(destination).started(),
+    deliveryFinished: (destination) => watch(destination).finished(),
+    deadLetterRetried(reason) {
+      metrics.retries.inc({ stage: 'dead_letter' });
+      watch('dead_letter').failed(reason);
+    },
     sinkResult(sink, result, seconds) {
       // Durably held by the sink, as documented: a 409 duplicate is held too (counted apart as well).
       metrics.recordsDelivered.inc({ sink }, result.delivered + result.duplicates);
@@ -125,6 +151,10 @@ export function createTelemetry(config: Config, logger: Logger): Telemetry {
     sinkStall: health.stallListener,
     sinkRefused(sink, reason, count) {
       metrics.sinkRefusals.inc({ sink, reason }, count);
+    },
+    sinkRetried(sink, reason) {
+      metrics.retries.inc({ stage: sink });
+      watch(sink).failed(reason);
     },
     watchSinks(sinks) {
       health.attach(

@@ -1,6 +1,7 @@
 // An HTTP proxy on 127.0.0.1 in front of a real server that can refuse chosen requests with a
-// status of the test's choosing (413 from a size limit, 403 from a permission problem) and
-// forwards everything else unchanged. The sink under test talks real HTTP to a real node.
+// status of the test's choosing (413 from a size limit, 403 from a permission problem), hold
+// chosen ones back for a while (a node slower than the client's timeout), and forwards the rest
+// unchanged. The sink under test talks real HTTP to a real node.
 import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,18 +9,22 @@ import type { AddressInfo } from 'node:net';
 /** Returns a status to refuse the request with, or undefined to forward it. */
 export type GateRule = (req: IncomingMessage, body: Buffer) => number | undefined;
 
+/** How long to hold a request before forwarding it (ms; 0 or undefined: at once). */
+export type GateDelay = (req: IncomingMessage, body: Buffer) => number | undefined;
+
 export interface HttpGate {
   readonly url: string;
   /** Requests refused so far, by status. */
   readonly refused: Map<number, number>;
   rule: GateRule;
+  delay: GateDelay;
   close(): Promise<void>;
 }
 
 export async function startHttpGate(target: string, rule: GateRule): Promise<HttpGate> {
   const upstream = new URL(target);
   const refused = new Map<number, number>();
-  const gate: { rule: GateRule } = { rule };
+  const gate: { rule: GateRule; delay: GateDelay } = { rule, delay: () => undefined };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -37,24 +42,29 @@ export async function startHttpGate(target: string, rule: GateRule): Promise<Htt
         );
         return;
       }
-      const forward = request(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: { ...req.headers, host: upstream.host },
-        },
-        (upstreamRes) => {
-          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-          upstreamRes.pipe(res);
-        },
-      );
-      forward.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      forward.end(body);
+      const held = gate.delay(req, body) ?? 0;
+      const forward = (): void => {
+        const upstreamReq = request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: { ...req.headers, host: upstream.host },
+          },
+          (upstreamRes) => {
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+            upstreamRes.pipe(res);
+          },
+        );
+        upstreamReq.on('error', () => {
+          if (!res.headersSent) res.writeHead(502);
+          res.end();
+        });
+        upstreamReq.end(body);
+      };
+      if (held > 0) setTimeout(forward, held);
+      else forward();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,6 +77,12 @@ export async function startHttpGate(target: string, rule: GateRule): Promise<Htt
     },
     set rule(next: GateRule) {
       gate.rule = next;
+    },
+    get delay() {
+      return gate.delay;
+    },
+    set delay(next: GateDelay) {
+      gate.delay = next;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { SinkHealth } from '../../../src/telemetry/readiness.js';
+import { ProgressWatch, SinkHealth } from '../../../src/telemetry/readiness.js';
 
 describe('SinkHealth stalls', () => {
   it('fails readiness once writes are refused for longer than the limit, pings notwithstanding', () => {
@@ -56,5 +56,33 @@ describe('SinkHealth log lines', () => {
       ],
     );
     assert.equal(lines[1]?.[2].downForMs, 6_000);
+  });
+});
+
+describe('ProgressWatch', () => {
+  it('fails only while work waits and none has finished for longer than the limit', () => {
+    let now = 0;
+    const watch = new ProgressWatch({ downAfterMs: 1_000, what: 'kafka', now: () => now });
+    assert.deepEqual(watch.check(), { ok: true });
+    now = 5_000; // idle for long: nothing waits, nothing is wrong
+    assert.deepEqual(watch.check(), { ok: true });
+    watch.started();
+    watch.started();
+    now = 5_900;
+    assert.deepEqual(watch.check(), { ok: true });
+    watch.failed('Request timed out');
+    now = 6_500;
+    const stuck = watch.check();
+    assert.equal(stuck.ok, false);
+    assert.equal(
+      stuck.detail,
+      'no kafka delivery has finished for 2s while 2 wait (limit 1s); last failure: Request timed out',
+    );
+    watch.finished(); // one finished: progress, the other may take its time
+    assert.deepEqual(watch.check(), { ok: true });
+    now = 7_600;
+    assert.equal(watch.check().ok, false);
+    watch.finished();
+    assert.deepEqual(watch.check(), { ok: true });
   });
 });
