@@ -103,6 +103,12 @@ async function backfillLocked(
   stateDir: string,
   logger: Logger,
 ): Promise<number> {
+  // Before the line that says it started: a SIGTERM sent on seeing it must find the handler (a
+  // signal without one kills the process at once; the end-to-end test hit that under load).
+  const interrupted = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   progress.setStreams(streams.length);
   logger.info(
     { from: iso(options.from), to: iso(options.to), streams: streams.length, stateDir },
@@ -115,10 +121,6 @@ async function backfillLocked(
     process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
   };
   const timer = setInterval(show, tty ? REDRAW_EVERY_MS : LOG_EVERY_MS);
-  const interrupted = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
   try {
     progress.setStreams(await backfill.start(streams));
     const outcome = await Promise.race([backfill.whenDone().then(() => 'done'), interrupted]);
