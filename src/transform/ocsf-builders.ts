@@ -69,6 +69,19 @@ const last: { group?: string; clusterId: string; stream?: string; uidPrefix?: Ui
  * and the raw message unchanged — which is stable across replays and replicas.
  */
 export function eventUid(record: SourceRecord, parsed: ParsedRecord): string {
+  const uid = plainUid(record, parsed);
+  // The uid is OpenSearch's `_id`, at most 512 bytes: a stream name over about 480 bytes (AWS
+  // allows 512) made every record of its stream a dead letter. Only such uids change: the stream
+  // part becomes a readable head and a hash of the whole name. Both forms start with the stream.
+  if (uid.length <= 128 || Buffer.byteLength(uid, 'utf8') <= MAX_ID_BYTES) return uid;
+  const stream = record.logStream;
+  return `${stream.slice(0, 64)}~${messageHash(stream)}${uid.slice(stream.length)}`;
+}
+
+/** OpenSearch's limit on `_id`, in UTF-8 bytes. */
+const MAX_ID_BYTES = 512;
+
+function plainUid(record: SourceRecord, parsed: ParsedRecord): string {
   if (
     parsed.kind === 'hsm' &&
     parsed.sequenceNo?.value !== undefined &&

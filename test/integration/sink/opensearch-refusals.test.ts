@@ -15,7 +15,10 @@ import { dailyIndex } from '../../../src/sink/opensearch-template.js';
 import { OpenSearchSink } from '../../../src/sink/opensearch.js';
 import type { OpenSearchSinkOptions } from '../../../src/sink/opensearch.js';
 import type { OutboundEvent } from '../../../src/sink/outbound-event.js';
+import { toOutboundEvent } from '../../../src/sink/outbound-event.js';
+import { formatAuditRecord } from '../../../src/simulator/audit-record.js';
 import { SinkHealth } from '../../../src/telemetry/readiness.js';
+import { toOcsfEvent } from '../../../src/transform/normalize.js';
 import type { ComponentLogger } from '../../../src/util/logger.js';
 import { stackEnv, uniqueSuffix } from '../support/stack-env.js';
 
@@ -351,6 +354,33 @@ describe('OpenSearch refusals caused by configuration (real node)', () => {
     );
     assert.equal(result.rejected.length, 1);
     assert.equal(result.rejected[0]?.kind, 'mapping_error');
+  });
+
+  it('indexes the records of a stream whose name is near the 512-character limit', async () => {
+    // The uid is the _id: with the whole name in it, it passed OpenSearch's 512-byte limit and
+    // every record of such a stream was dead-lettered.
+    const sink = new OpenSearchSink({ client, indexPrefix: prefix });
+    const logStream = `long-${'n'.repeat(495)}`;
+    const message = formatAuditRecord({
+      usecs: BigInt(Date.UTC(2026, 8, 21, 12)) * 1000n,
+      sequence: 1n,
+      rebootCounter: 1,
+      opcode: 'CN_FIND_OBJECTS_USING_COUNT',
+      sessionHandle: 7,
+    });
+    const events = ['{"a":1}', message].map((text, i) =>
+      toOutboundEvent(
+        toOcsfEvent({
+          logGroup: '/aws/cloudhsm/cluster-long',
+          logStream,
+          timestamp: Date.UTC(2026, 8, 21, 12) + i,
+          message: text,
+        }),
+        logStream,
+      ),
+    );
+    const result = await sink.deliver(events, new AbortController().signal);
+    assert.deepEqual(result, { delivered: 2, duplicates: 0, rejected: [] });
   });
 
   it('with lateIndex, sends a record for a write-blocked day to the late index at once', async () => {
