@@ -47,6 +47,12 @@ export interface CheckpointRecord extends CheckpointScope {
   readonly lastSequence: string | null;
   /** Transform state as of the end of the committed batch (docs/architecture.md), stored atomically. */
   readonly transformState: SavedTransformState | null;
+  /**
+   * `creationTime` of the stream this position belongs to (DescribeLogStreams), so that a stream
+   * deleted and created again under the same name is read from its own beginning instead of
+   * through the old one's token. Null when not known (records written before it was kept).
+   */
+  readonly streamCreationTime: number | null;
   /** ISO-8601 time of the write. */
   readonly updatedAt: string;
 }
@@ -118,6 +124,7 @@ export function validateCheckpointRecord(value: unknown, scope: CheckpointScope)
     rebootCounter: optStr('rebootCounter'),
     lastSequence: optStr('lastSequence'),
     transformState: readSavedTransformState(version === 1 ? v['integrity'] : v['transformState']),
+    streamCreationTime: optNum('streamCreationTime'),
     updatedAt: str('updatedAt'),
   };
 }

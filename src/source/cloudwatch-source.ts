@@ -77,8 +77,15 @@ export class CloudWatchSource implements BatchSource {
   /** Read positions of retired pollers, reused if the stream comes back (see pruneParked). */
   private readonly parked = new Map<
     string,
-    { readonly stream: StreamRef; readonly state: PollerState; readonly at: number }
+    {
+      readonly stream: StreamRef;
+      readonly state: PollerState;
+      readonly at: number;
+      readonly creationTime: number | undefined;
+    }
   >();
+  /** `creationTime` of the incarnation of each stream being read (see CheckpointRecord). */
+  private readonly creationTimes = new Map<string, number | undefined>();
   private readonly writer: CheckpointWriter;
   private discovery: StreamDiscovery | undefined;
   private handler: BatchHandler | undefined;
@@ -151,7 +158,7 @@ export class CloudWatchSource implements BatchSource {
       metrics: this.metrics,
       ...(this.options.random === undefined ? {} : { random: this.options.random }),
       options: { ...this.options.discovery, ...this.backoffOption() },
-      onAdded: (stream) => this.addStream(stream),
+      onAdded: (stream, creationTime) => this.addStream(stream, creationTime),
       onRemoved: (stream) => void this.retireStream(stream),
       onRound: () => void this.pruneRetired(),
     });
@@ -211,6 +218,7 @@ export class CloudWatchSource implements BatchSource {
       lastSequence: committed.resume.lastSequence,
       transformState:
         this.tracker.committedState(committed.stream) ?? previous?.transformState ?? null,
+      streamCreationTime: this.creationTimes.get(key) ?? previous?.streamCreationTime ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
     await this.writer.write(key, committed.stream, record, committed, signal);
@@ -243,20 +251,41 @@ export class CloudWatchSource implements BatchSource {
     return this.options.backoff === undefined ? {} : { backoff: this.options.backoff };
   }
 
-  private addStream(stream: StreamRef): void {
+  private addStream(stream: StreamRef, creationTime?: number): void {
     if (this.stopped) return;
     const key = streamKey(stream);
     if (this.pollers.has(key)) return;
     const handler = this.handler;
     if (handler === undefined) return;
+    const recreated = this.isRecreated(key, creationTime);
+    if (recreated && this.tracker.pending(stream) > 0) {
+      // Batches of the old incarnation are still in flight and will commit its position: the
+      // new one is taken up by a later discovery round, once they are done.
+      this.discovery?.forget(stream);
+      return;
+    }
+    if (recreated) {
+      this.logger.warn(
+        { ...stream, creationTime },
+        'log stream created again under the same name: reading it from its beginning, not through the old stream position',
+      );
+      this.parked.delete(key);
+      this.checkpoints.delete(key);
+      this.writer.forget(key);
+    }
+    this.creationTimes.set(key, creationTime ?? this.recordedCreationTime(key));
     const checkpoint = this.checkpoints.get(key);
     const parked = this.parked.get(key)?.state;
     this.parked.delete(key);
     // A stream without checkpoint was never read (see startWhenDurable): a parked state of it
-    // still holds the start resolved when it was first seen.
+    // still holds the start resolved when it was first seen. A new incarnation of a stream
+    // starts at its own beginning, whatever the start position says (it was not read yet).
     const start =
       checkpoint === undefined
-        ? this.startCheckpoint(stream, parked?.startTime ?? this.startTimeFor())
+        ? this.startCheckpoint(
+            stream,
+            recreated ? undefined : (parked?.startTime ?? this.startTimeFor()),
+          )
         : undefined;
     const state = parked ?? initialPollerState(checkpoint ?? start);
     const poller = new StreamPoller({
@@ -306,8 +335,22 @@ export class CloudWatchSource implements BatchSource {
       rebootCounter: null,
       lastSequence: null,
       transformState: null,
+      streamCreationTime: this.creationTimes.get(streamKey(stream)) ?? null,
       updatedAt: new Date(this.clock.now()).toISOString(),
     };
+  }
+
+  /** The `creationTime` the stream's parked state or checkpoint belongs to, if known. */
+  private recordedCreationTime(key: string): number | undefined {
+    const parked = this.parked.get(key);
+    if (parked !== undefined) return parked.creationTime;
+    return (this.writer.latest(key) ?? this.checkpoints.get(key))?.streamCreationTime ?? undefined;
+  }
+
+  /** Whether `creationTime` names another incarnation than the position held for the stream. */
+  private isRecreated(key: string, creationTime: number | undefined): boolean {
+    const recorded = this.recordedCreationTime(key);
+    return creationTime !== undefined && recorded !== undefined && recorded !== creationTime;
   }
 
   /**
@@ -356,7 +399,12 @@ export class CloudWatchSource implements BatchSource {
     if (poller === undefined) return undefined;
     this.pollers.delete(key);
     this.pruneParked();
-    this.parked.set(key, { stream, state: poller.position, at: this.clock.now() });
+    this.parked.set(key, {
+      stream,
+      state: poller.position,
+      at: this.clock.now(),
+      creationTime: this.creationTimes.get(key),
+    });
     this.reportStates();
     return poller;
   }

@@ -30,16 +30,25 @@ export interface StreamDiscoveryDeps {
   readonly metrics: SourceMetrics;
   readonly random?: () => number;
   readonly options?: StreamDiscoveryOptions;
-  /** A stream appeared (first round included). */
-  readonly onAdded: (stream: StreamRef) => void;
+  /**
+   * A stream appeared (first round included), with its `creationTime` when the listing gives it.
+   * A stream deleted and created again under its name is reported removed, then added again.
+   */
+  readonly onAdded: (stream: StreamRef, creationTime: number | undefined) => void;
   /** A stream is gone from a listing that succeeded completely. */
   readonly onRemoved: (stream: StreamRef) => void;
   /** A round finished (after its onAdded/onRemoved calls). */
   readonly onRound?: () => void;
 }
 
+/** One listed stream: its name and, when known, when this incarnation of it was created. */
+interface ListedStream {
+  readonly name: string;
+  readonly creationTime: number | undefined;
+}
+
 /** What one round found, per log group (undefined: listing failed, keep what we knew). */
-type GroupListing = Map<string, readonly string[] | undefined>;
+type GroupListing = Map<string, readonly ListedStream[] | undefined>;
 
 /**
  * Finds every log stream to poll: the log groups matching the prefixes plus the explicit ones,
@@ -56,6 +65,7 @@ export class StreamDiscovery {
   private readonly intervalMs: number;
   private readonly attempts: number;
   private readonly known = new Map<string, StreamRef>();
+  private readonly created = new Map<string, number | undefined>();
   private readonly controller = new AbortController();
   private loop: Promise<void> | undefined;
   private rounds = 0;
@@ -97,6 +107,7 @@ export class StreamDiscovery {
    */
   forget(stream: StreamRef): void {
     this.known.delete(streamKey(stream));
+    this.created.delete(streamKey(stream));
   }
 
   /** One discovery round. Never throws except on abort; failures are logged and retried later. */
@@ -149,15 +160,32 @@ export class StreamDiscovery {
         for (const [key, ref] of this.known) if (ref.logGroup === group) seen.add(key);
         continue;
       }
-      for (const logStream of streams) {
+      for (const { name: logStream, creationTime } of streams) {
         const ref: StreamRef = { logGroup: group, logStream };
         const key = streamKey(ref);
         seen.add(key);
+        const before = this.created.get(key);
+        if (
+          this.known.has(key) &&
+          before !== undefined &&
+          creationTime !== undefined &&
+          before !== creationTime
+        ) {
+          // Deleted and created again between two rounds: its poller may not even have seen
+          // it gone (an old token on the new stream can read as "nothing new").
+          this.deps.logger.warn(
+            { ...ref, creationTime, previousCreationTime: before },
+            'log stream was created again under the same name: reading the new one from its beginning',
+          );
+          this.known.delete(key);
+          this.deps.onRemoved(ref);
+        }
         if (!this.known.has(key)) {
           this.known.set(key, ref);
+          this.created.set(key, creationTime);
           this.deps.metrics.streamDiscovered(ref);
           this.deps.logger.info({ ...ref }, 'log stream discovered');
-          this.deps.onAdded(ref);
+          this.deps.onAdded(ref, creationTime);
         }
       }
     }
@@ -166,6 +194,7 @@ export class StreamDiscovery {
       // A group missing from an incomplete group listing is not evidence that it is gone.
       if (!groupsComplete && !listing.has(ref.logGroup)) continue;
       this.known.delete(key);
+      this.created.delete(key);
       this.deps.metrics.streamRetired(ref);
       this.deps.logger.info({ ...ref }, 'log stream disappeared; poller retired, checkpoint kept');
       this.deps.onRemoved(ref);
@@ -194,7 +223,7 @@ export class StreamDiscovery {
     };
   }
 
-  private listGroups(prefix: string, signal: AbortSignal): Promise<string[]> {
+  private listGroups(prefix: string, signal: AbortSignal): Promise<readonly string[]> {
     return this.paginate('DescribeLogGroups', signal, async (nextToken) => {
       const page = await this.deps.port.describeLogGroups(
         { logGroupNamePrefix: prefix, nextToken, limit: 50 },
@@ -204,25 +233,32 @@ export class StreamDiscovery {
     });
   }
 
-  private listStreams(group: string, signal: AbortSignal): Promise<string[]> {
+  private listStreams(group: string, signal: AbortSignal): Promise<ListedStream[]> {
     return this.paginate('DescribeLogStreams', signal, async (nextToken) => {
       const page = await this.deps.port.describeLogStreams(
         { logGroupName: group, nextToken, limit: 50 },
         signal,
       );
-      return { names: page.logStreamNames, nextToken: page.nextToken };
+      const created = new Map(
+        (page.logStreams ?? []).map((info) => [info.logStreamName, info.creationTime]),
+      );
+      const names = page.logStreamNames.map((name) => ({
+        name,
+        creationTime: created.get(name),
+      }));
+      return { names, nextToken: page.nextToken };
     });
   }
 
   /** Follows `nextToken` to the last page (a repeated token also ends it), retrying each call. */
-  private async paginate(
+  private async paginate<T>(
     operation: 'DescribeLogGroups' | 'DescribeLogStreams',
     signal: AbortSignal,
     call: (
       nextToken: string | undefined,
-    ) => Promise<{ names: readonly string[]; nextToken?: string | undefined }>,
-  ): Promise<string[]> {
-    const names: string[] = [];
+    ) => Promise<{ names: readonly T[]; nextToken?: string | undefined }>,
+  ): Promise<T[]> {
+    const names: T[] = [];
     let nextToken: string | undefined;
     do {
       const token = nextToken;

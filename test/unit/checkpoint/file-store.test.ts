@@ -45,6 +45,7 @@ function record(stream: StreamRef, ts: number): CheckpointRecord {
       integrity: { rebootCounter: '0x107', lastSequence: '0x1f', recent: [['0x1f', 'abc']] },
     },
     updatedAt: new Date(ts).toISOString(),
+    streamCreationTime: null,
   };
 }
 
@@ -146,6 +147,7 @@ describe('FileCheckpointStore', () => {
         },
       },
       updatedAt: '2026-11-20T10:00:05.400Z',
+      streamCreationTime: null,
     };
     assert.deepEqual(await store.load(S1), expected);
     assert.deepEqual(await store.loadAll(), [expected]);

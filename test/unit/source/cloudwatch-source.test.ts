@@ -156,6 +156,7 @@ describe('CloudWatchSource', () => {
       lastSequence: null,
       transformState: null,
       updatedAt: new Date(T0).toISOString(),
+      streamCreationTime: null,
     };
     store.records.set(streamKey(start), start);
     store.failing = new ForwarderError(
@@ -331,6 +332,7 @@ describe('CloudWatchSource', () => {
       lastSequence: '0x0',
       transformState: null,
       updatedAt: new Date(T0 - 100_000).toISOString(),
+      streamCreationTime: null,
     };
     store.records.set(streamKey(gone), gone);
     const metrics = new RecordingMetrics();

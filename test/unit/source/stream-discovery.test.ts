@@ -13,6 +13,7 @@ function setup(options: { logGroups?: string[] } = {}) {
   const clock = new FakeClock();
   const port = new FakeCloudWatch();
   const added: string[] = [];
+  const created: Array<number | undefined> = [];
   const removed: string[] = [];
   const name = (s: StreamRef) => `${s.logGroup}:${s.logStream}`;
   const discovery = new StreamDiscovery({
@@ -23,10 +24,13 @@ function setup(options: { logGroups?: string[] } = {}) {
     metrics: new RecordingMetrics(),
     random: () => 0.5,
     options: { intervalMs: 10_000, ...options },
-    onAdded: (s) => added.push(name(s)),
+    onAdded: (s, creationTime) => {
+      added.push(name(s));
+      created.push(creationTime);
+    },
     onRemoved: (s) => removed.push(name(s)),
   });
-  return { clock, port, discovery, added, removed };
+  return { clock, port, discovery, added, created, removed };
 }
 
 describe('StreamDiscovery', () => {
@@ -65,6 +69,37 @@ describe('StreamDiscovery', () => {
     await t.clock.advanceUntil(() => t.discovery.completedRounds === 2, 20_000, 100);
     assert.deepEqual(t.added.slice(2).sort(), ['/aws/cloudhsm/c1:hsm-3', '/aws/cloudhsm/c2:hsm-4']);
     assert.deepEqual(t.removed, ['/aws/cloudhsm/c1:hsm-1']);
+    await t.discovery.stop();
+  });
+
+  it('reports a stream created again under its name as removed, then added anew', async () => {
+    const t = setup();
+    let creationTime = 1_000;
+    t.port.describeLogStreams = () =>
+      Promise.resolve({
+        logStreamNames: ['hsm-1'],
+        logStreams: [
+          {
+            logStreamName: 'hsm-1',
+            creationTime,
+            firstEventTimestamp: undefined,
+            lastEventTimestamp: undefined,
+          },
+        ],
+        nextToken: undefined,
+      });
+    t.port.put('/aws/cloudhsm/c1', 'hsm-1');
+    const started = t.discovery.start();
+    await t.clock.advance(1000);
+    await started;
+    assert.deepEqual(t.created, [1_000]);
+    creationTime = 2_000; // deleted and created again between two rounds
+    await t.clock.advanceUntil(() => t.discovery.completedRounds === 2, 20_000, 100);
+    assert.deepEqual(t.removed, ['/aws/cloudhsm/c1:hsm-1']);
+    assert.deepEqual(t.added, ['/aws/cloudhsm/c1:hsm-1', '/aws/cloudhsm/c1:hsm-1']);
+    assert.deepEqual(t.created, [1_000, 2_000]);
+    await t.clock.advanceUntil(() => t.discovery.completedRounds === 3, 20_000, 100);
+    assert.equal(t.added.length, 2, 'the same incarnation is not reported again');
     await t.discovery.stop();
   });
 

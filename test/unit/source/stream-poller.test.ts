@@ -201,6 +201,7 @@ describe('StreamPoller', () => {
         lastSequence: '0x2',
         transformState: null,
         updatedAt: new Date(T0).toISOString(),
+        streamCreationTime: null,
       },
     });
     h.port.put(
@@ -256,6 +257,7 @@ describe('StreamPoller', () => {
       lastSequence: null,
       transformState: null,
       updatedAt: new Date(T0).toISOString(),
+      streamCreationTime: null,
     });
     assert.deepEqual(
       [start(T0 + 2), start(null)].map((checkpoint) => {

@@ -39,6 +39,7 @@ for (;;) {
         integrity: { rebootCounter: '0x107', lastSequence: `0x${ts.toString(16)}`, recent: [] },
       },
       updatedAt: new Date().toISOString(),
+      streamCreationTime: null,
     };
     await store.save(record);
   }
