@@ -28,7 +28,10 @@ import type { KafkaConnectionOptions } from './sink/kafka-client.js';
 import { KafkaSink } from './sink/kafka.js';
 import { createOpenSearchClient } from './sink/opensearch-client.js';
 import { OpenSearchSink } from './sink/opensearch.js';
-import type { Sink } from './sink/sink.js';
+import type { Sink, SinkName } from './sink/sink.js';
+import type { StoredDeadLetter } from './sink/dead-letter-file.js';
+import { toOutboundEvent } from './sink/outbound-event.js';
+import type { OcsfLike } from './sink/outbound-event.js';
 import { childLogger } from './telemetry/logger.js';
 import type { Logger } from './telemetry/logger.js';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry.js';
@@ -55,6 +58,14 @@ import { streamKey, type StreamRef } from './util/identity.js';
 // The commands reach the rest of the program only through this module (docs/architecture.md).
 export { createLogger } from './telemetry/logger.js';
 export type { Logger } from './telemetry/logger.js';
+export {
+  appendReplayLedger,
+  readDeadLetterFile,
+  readReplayLedger,
+  replayLedgerPath,
+} from './sink/dead-letter-file.js';
+export type { StoredDeadLetter } from './sink/dead-letter-file.js';
+export type { SinkName } from './sink/sink.js';
 export type { PlannedStream } from './source/backfill-plan.js';
 
 /** The pod's own region (configuration resolves `aws.region`, else `us-east-1`). */
@@ -698,4 +709,64 @@ export async function startSimulation(options: SimulationOptions): Promise<Simul
     },
   };
   return simulation;
+}
+
+/** What `dead-letter replay` sends an entry to, and what became of it. */
+export interface ReplayOutcome {
+  /** Keys of the entries every target sink now holds (delivered or already there). */
+  readonly delivered: readonly string[];
+  /** Entries a target sink refused again, with its words; they stay in the dead letter. */
+  readonly refused: ReadonlyArray<{ readonly key: string; readonly reason: string }>;
+}
+
+export interface DeadLetterReplay {
+  /** The enabled sinks, by name. */
+  readonly sinks: readonly SinkName[];
+  start(): Promise<void>;
+  /** Sends the events of `entries` to each of `targets`; retries outages like the forwarder. */
+  replay(
+    entries: readonly StoredDeadLetter[],
+    targets: readonly SinkName[],
+    signal: AbortSignal,
+  ): Promise<ReplayOutcome>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `dead-letter replay`: the configured sinks, without a dead letter of their own (an entry
+ * refused again simply stays where it is). OpenSearch's `create` with the uid as `_id` keeps a
+ * replay idempotent; Kafka is at-least-once, as always.
+ */
+export function createDeadLetterReplay(config: Config, logger: Logger): DeadLetterReplay {
+  const telemetry = createTelemetry(config, logger);
+  const log = (component: string) => childLogger(logger, component);
+  const { sinks } = createSinks(config, telemetry, log);
+  return {
+    sinks: sinks.map((sink) => sink.name),
+    async start() {
+      for (const sink of sinks) await sink.start();
+    },
+    async replay(entries, targets, signal) {
+      const refused = new Map<string, string>();
+      const byUid = new Map<string, string[]>();
+      const events = entries.map(({ key, entry }) => {
+        byUid.set(entry.uid, [...(byUid.get(entry.uid) ?? []), key]);
+        // The uid starts with the stream name: the key of events without a device.
+        return toOutboundEvent(entry.event as OcsfLike, entry.uid.split(':')[0] ?? entry.uid);
+      });
+      for (const sink of sinks.filter((s) => targets.includes(s.name))) {
+        const result = await sink.deliver(events, signal);
+        for (const { event, detail } of result.rejected) {
+          for (const key of byUid.get(event.uid) ?? []) refused.set(key, detail);
+        }
+      }
+      return {
+        delivered: entries.map((e) => e.key).filter((key) => !refused.has(key)),
+        refused: [...refused].map(([key, reason]) => ({ key, reason })),
+      };
+    },
+    async stop() {
+      for (const sink of sinks) await sink.stop();
+    },
+  };
 }

@@ -21,6 +21,9 @@ Commands:
   parse [--log-group G] [--log-stream S] [FILE...]
                                         print one OCSF event per line for raw records
   config validate | config print        check / print the effective configuration
+  dead-letter list | dead-letter replay [--from-file F] [--since T] [--reason R]
+              [--sink opensearch|kafka|both] [--dry-run]
+                                        summarize / send again the events in the dead-letter file
   simulate [--clusters N] [--hsms N] [--records N] [--live]
                                         fill a local CloudWatch Logs emulator with a simulated
                                         fleet (loopback AWS_ENDPOINT_URL only)
@@ -41,6 +44,8 @@ const commands: Record<string, () => Promise<CommandRunner>> = {
   parse: () => import('./commands/parse-command.js').then((m) => m.runParseCommand),
   config: () => import('./commands/config-command.js').then((m) => m.runConfigCommand),
   simulate: () => import('./commands/simulate-command.js').then((m) => m.runSimulateCommand),
+  'dead-letter': () =>
+    import('./commands/dead-letter-command.js').then((m) => m.runDeadLetterCommand),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -87,6 +87,27 @@ Options:
   -h, --help             show this text
 `;
 
+const DEAD_LETTER = `Usage: cloudhsm-audit-forwarder dead-letter <list|replay> [options]
+
+  list      the pending entries of the dead-letter file, by reason and sink, with their time span
+  replay    send the pending entries' events again, then report per reason what was delivered
+            and what was refused again. Delivered entries are recorded in <file>.replayed and
+            skipped from then on; the file itself is never rewritten (the forwarder appends to
+            it meanwhile). Entries refused again stay pending; run an interrupted replay again.
+
+Options:
+  --from-file F      the dead-letter file (default: deadLetter.file / DEAD_LETTER_FILE)
+  --from-topic       (not supported yet: the entries of the dead-letter topic stay on it)
+  --since T          only entries dead-lettered at or after T (ISO-8601 or epoch ms)
+  --reason R         only entries of this kind (mapping_error, too_large, invalid_event, rejected)
+  --sink S           replay to opensearch, kafka or both (default: the sink that refused each)
+  --dry-run          replay: show what would be sent, send nothing
+  -h, --help         show this text
+
+Exit status: 0 every selected entry delivered (or list), 1 some refused again, their sink not
+enabled, or interrupted, 2 usage or configuration error.
+`;
+
 export const USAGES: Readonly<Record<string, string>> = {
   run: RUN,
   backfill: BACKFILL,
@@ -95,6 +116,9 @@ export const USAGES: Readonly<Record<string, string>> = {
   'config validate': CONFIG,
   'config print': CONFIG,
   simulate: SIMULATE,
+  'dead-letter': DEAD_LETTER,
+  'dead-letter list': DEAD_LETTER,
+  'dead-letter replay': DEAD_LETTER,
 };
 
 /** The usage text `args` ask for with `--help`/`-h`, if they do (none after a `--`). */

@@ -15,7 +15,7 @@ export interface OutboundEvent {
   readonly json: string;
 }
 
-interface OcsfLike {
+export interface OcsfLike {
   readonly time: number;
   readonly class_uid: number;
   readonly metadata: { readonly uid: string };
