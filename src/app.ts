@@ -29,7 +29,8 @@ import { KafkaSink } from './sink/kafka.js';
 import { createOpenSearchClient } from './sink/opensearch-client.js';
 import { OpenSearchSink } from './sink/opensearch.js';
 import type { Sink, SinkName } from './sink/sink.js';
-import type { StoredDeadLetter } from './sink/dead-letter-file.js';
+import type { DeadLetterFile, StoredDeadLetter } from './sink/dead-letter-file.js';
+import { readDeadLetterTopic } from './sink/dead-letter-topic.js';
 import { toOutboundEvent } from './sink/outbound-event.js';
 import type { OcsfLike } from './sink/outbound-event.js';
 import { childLogger } from './telemetry/logger.js';
@@ -769,4 +770,26 @@ export function createDeadLetterReplay(config: Config, logger: Logger): DeadLett
       for (const sink of sinks) await sink.stop();
     },
   };
+}
+
+/**
+ * The entries of the dead-letter topic (`dead-letter list|replay --from-topic`), read through a
+ * consumer group of its own (`<kafka.clientId>.dead-letter-replay`, nothing committed).
+ */
+export async function readDeadLetterTopicEntries(
+  config: Config,
+): Promise<{ readonly topic: string; readonly read: DeadLetterFile }> {
+  if (!config.kafka.enabled) {
+    throw new UsageError(
+      '--from-topic needs Kafka: set kafka.brokers (KAFKA_BROKERS); without Kafka the dead letter is the file (deadLetter.file)',
+    );
+  }
+  const topic = config.deadLetter.topic;
+  const kafka = createKafkaClient(kafkaConnection(config));
+  const read = await readDeadLetterTopic(
+    kafka,
+    topic,
+    `${config.kafka.clientId}.dead-letter-replay`,
+  );
+  return { topic, read };
 }

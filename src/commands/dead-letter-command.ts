@@ -1,18 +1,22 @@
 /**
  * `cloudhsm-audit-forwarder dead-letter list|replay [options]` (README "Dead letters: the runbook").
  *
- * - `list`: the pending entries of the dead-letter file by reason and sink, with their time span.
+ * - `list`: the pending entries of the dead-letter file (or, `--from-topic`, of the dead-letter
+ *   topic) by reason and sink, with their time span.
  * - `replay`: sends the pending entries' events again (by default to the sink that refused each;
  *   `--sink both` to every enabled sink), records what was delivered in `<file>.replayed`, and
  *   reports per reason what was delivered and what was refused again. Entries refused again stay
  *   pending; an interrupted replay is run again. Exit 0 when every selected entry was delivered,
  *   1 when some were refused again (or their sink is not enabled), 2 on a usage error.
  */
+import { dirname, join } from 'node:path';
+
 import {
   appendReplayLedger,
   createDeadLetterReplay,
   createLogger,
   readDeadLetterFile,
+  readDeadLetterTopicEntries,
   readReplayLedger,
   replayLedgerPath,
   type SinkName,
@@ -24,6 +28,8 @@ import { UsageError } from '../util/errors.js';
 interface DeadLetterArgs {
   readonly subcommand: 'list' | 'replay';
   readonly file?: string;
+  /** Read the dead-letter topic instead of the file. */
+  readonly topic: boolean;
   readonly since?: number;
   readonly reason?: string;
   readonly sink: 'own' | SinkName | 'both';
@@ -50,6 +56,7 @@ export function parseDeadLetterArgs(args: readonly string[]): DeadLetterArgs {
     );
   }
   let file: string | undefined;
+  let topic = false;
   let since: number | undefined;
   let reason: string | undefined;
   let sink: DeadLetterArgs['sink'] = 'own';
@@ -69,9 +76,10 @@ export function parseDeadLetterArgs(args: readonly string[]): DeadLetterArgs {
         file = value();
         break;
       case '--from-topic':
-        throw new UsageError(
-          'dead-letter: reading the dead-letter topic is not supported yet; replay reads the dead-letter file (deadLetter.file, or --from-file F). Entries on the topic stay there',
-        );
+        if (eq > 0)
+          throw new UsageError('--from-topic takes no value (the topic is deadLetter.topic)');
+        topic = true;
+        break;
       case '--since':
         since = parseTime('--since', value());
         break;
@@ -96,12 +104,16 @@ export function parseDeadLetterArgs(args: readonly string[]): DeadLetterArgs {
         );
     }
   }
+  if (topic && file !== undefined) {
+    throw new UsageError('--from-file and --from-topic: choose one');
+  }
   if (subcommand === 'list' && (sink !== 'own' || dryRun)) {
     throw new UsageError('dead-letter list takes --from-file, --since and --reason only');
   }
   return {
     subcommand,
     ...(file === undefined ? {} : { file }),
+    topic,
     ...(since === undefined ? {} : { since }),
     ...(reason === undefined ? {} : { reason }),
     sink,
@@ -131,8 +143,13 @@ function summary(entries: readonly StoredDeadLetter[]): string[] {
 export async function runDeadLetterCommand(args: string[]): Promise<number> {
   const options = parseDeadLetterArgs(args);
   const config = loadConfig({ requireSink: options.subcommand === 'replay' && !options.dryRun });
-  const file = options.file ?? config.deadLetter.file;
-  const { entries, unreadable } = await readDeadLetterFile(file);
+  // The ledger of the topic's replays lives beside the dead-letter file (a writable volume).
+  const source = options.topic ? await readDeadLetterTopicEntries(config) : undefined;
+  const file =
+    source === undefined
+      ? (options.file ?? config.deadLetter.file)
+      : join(dirname(config.deadLetter.file), `dead-letter-topic-${source.topic}`);
+  const { entries, unreadable } = source?.read ?? (await readDeadLetterFile(file));
   const replayed = await readReplayLedger(file);
   const pending = entries.filter(({ key }) => !replayed.has(key));
   const selected = pending.filter(
@@ -141,8 +158,9 @@ export async function runDeadLetterCommand(args: string[]): Promise<number> {
       (options.reason === undefined || entry.kind === options.reason),
   );
   const out = process.stdout;
+  const name = source === undefined ? file : `topic ${source.topic}`;
   out.write(
-    `${file}: ${entries.length} entries, ${entries.length - pending.length} replayed before (${replayLedgerPath(file)}), ${pending.length} pending${unreadable > 0 ? `, ${unreadable} lines that are not entries (left as they are)` : ''}\n`,
+    `${name}: ${entries.length} entries, ${entries.length - pending.length} replayed before (${replayLedgerPath(file)}), ${pending.length} pending${unreadable > 0 ? `, ${unreadable} lines that are not entries (left as they are)` : ''}\n`,
   );
   if (options.subcommand === 'list' || options.dryRun) {
     out.write(`${options.dryRun ? 'would replay' : 'pending, selected'}: ${selected.length}\n`);

@@ -89,7 +89,8 @@ Options:
 
 const DEAD_LETTER = `Usage: cloudhsm-audit-forwarder dead-letter <list|replay> [options]
 
-  list      the pending entries of the dead-letter file, by reason and sink, with their time span
+  list      the pending entries of the dead-letter file (or topic), by reason and sink, with
+            their time span
   replay    send the pending entries' events again, then report per reason what was delivered
             and what was refused again. Delivered entries are recorded in <file>.replayed and
             skipped from then on; the file itself is never rewritten (the forwarder appends to
@@ -97,7 +98,9 @@ const DEAD_LETTER = `Usage: cloudhsm-audit-forwarder dead-letter <list|replay> [
 
 Options:
   --from-file F      the dead-letter file (default: deadLetter.file / DEAD_LETTER_FILE)
-  --from-topic       (not supported yet: the entries of the dead-letter topic stay on it)
+  --from-topic       the dead-letter topic instead (deadLetter.topic; read from its beginning by
+                     the consumer group <kafka.clientId>.dead-letter-replay, nothing committed;
+                     what was replayed is recorded beside the dead-letter file)
   --since T          only entries dead-lettered at or after T (ISO-8601 or epoch ms)
   --reason R         only entries of this kind (mapping_error, too_large, invalid_event, rejected)
   --sink S           replay to opensearch, kafka or both (default: the sink that refused each)

@@ -1,5 +1,6 @@
 /**
- * Reading the dead-letter file back, for `dead-letter list` and `dead-letter replay`. The file
+ * Reading the dead-letter file back, for `dead-letter list` and `dead-letter replay` (the topic:
+ * dead-letter-topic.ts). The file
  * stays append-only (the running forwarder appends to it meanwhile, opening it per write): a
  * replay never rewrites it. What a replay delivered is recorded beside it, in `<file>.replayed`
  * (one entry key per line, fsynced per batch), and skipped by later lists and replays; an entry
@@ -67,16 +68,15 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-/** Every entry of the file (none when it does not exist), and how many lines are not one. */
-export async function readDeadLetterFile(file: string): Promise<DeadLetterFile> {
-  const text = (await readText(file)) ?? '';
+/** Entries from their JSON texts (lines of the file, values of the topic's messages). */
+export function parseDeadLetters(texts: Iterable<string>): DeadLetterFile {
   const entries: StoredDeadLetter[] = [];
   let unreadable = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
+  for (const text of texts) {
+    if (text.trim() === '') continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = JSON.parse(text);
     } catch {
       unreadable += 1;
       continue;
@@ -85,6 +85,11 @@ export async function readDeadLetterFile(file: string): Promise<DeadLetterFile> 
     else unreadable += 1;
   }
   return { entries, unreadable };
+}
+
+/** Every entry of the file (none when it does not exist), and how many lines are not one. */
+export async function readDeadLetterFile(file: string): Promise<DeadLetterFile> {
+  return parseDeadLetters(((await readText(file)) ?? '').split('\n'));
 }
 
 /** Keys of the entries earlier replays delivered. */

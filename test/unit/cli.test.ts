@@ -37,9 +37,26 @@ const OPTIONS: Record<string, readonly string[]> = {
     '--live',
     '--help',
   ],
-  'dead-letter': ['list', 'replay', '--from-file', '--since', '--reason', '--sink', '--dry-run'],
-  'dead-letter list': ['--from-file', '--since', '--reason', '--help'],
-  'dead-letter replay': ['--from-file', '--since', '--reason', '--sink', '--dry-run', '--help'],
+  'dead-letter': [
+    'list',
+    'replay',
+    '--from-file',
+    '--from-topic',
+    '--since',
+    '--reason',
+    '--sink',
+    '--dry-run',
+  ],
+  'dead-letter list': ['--from-file', '--from-topic', '--since', '--reason', '--help'],
+  'dead-letter replay': [
+    '--from-file',
+    '--from-topic',
+    '--since',
+    '--reason',
+    '--sink',
+    '--dry-run',
+    '--help',
+  ],
 };
 
 describe('cli', () => {

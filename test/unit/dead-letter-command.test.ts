@@ -41,6 +41,7 @@ describe('parseDeadLetterArgs', () => {
       {
         subcommand: 'replay',
         file: '/tmp/f',
+        topic: false,
         since: Date.parse('2026-11-20T00:00:00Z'),
         reason: 'mapping_error',
         sink: 'both',
@@ -49,9 +50,11 @@ describe('parseDeadLetterArgs', () => {
     );
     assert.deepEqual(parseDeadLetterArgs(['list']), {
       subcommand: 'list',
+      topic: false,
       sink: 'own',
       dryRun: false,
     });
+    assert.equal(parseDeadLetterArgs(['list', '--from-topic']).topic, true);
   });
 
   it('refuses what it cannot do, each a usage error', () => {
@@ -61,7 +64,8 @@ describe('parseDeadLetterArgs', () => {
       ['replay', '--sink=elsewhere'],
       ['replay', '--since=yesterday'],
       ['list', '--dry-run'],
-      ['replay', '--from-topic'],
+      ['replay', '--from-topic', '--from-file=/tmp/f'],
+      ['replay', '--from-topic=x'],
     ]) {
       assert.throws(() => parseDeadLetterArgs(args), UsageError, args.join(' '));
     }

@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { Client } from '@opensearch-project/opensearch';
 
 import { DeadLetter } from '../../../src/sink/dead-letter.js';
+import { createKafkaClient } from '../../../src/sink/kafka-client.js';
 import { toOutboundEvent } from '../../../src/sink/outbound-event.js';
 import { formatAuditRecord } from '../../../src/simulator/audit-record.js';
 import { toOcsfEvent } from '../../../src/transform/normalize.js';
@@ -116,13 +117,66 @@ describe('dead-letter list and replay (real OpenSearch)', { timeout: 180_000 }, 
     await opensearch.close();
   });
 
-  it('refuses --from-topic and unknown options with exit 2', async () => {
+  it('replays the dead-letter topic, recording what it delivered beside the file', async () => {
+    const suffix = uniqueSuffix();
+    const dir = await mkdtemp(join(tmpdir(), 'dlq-topic-'));
+    const topic = `dlq-replay-${suffix}`;
+    const kafka = createKafkaClient({ brokers: env.kafkaBrokers, clientId: 'dlq-replay-test' });
+    const deadLetter = new DeadLetter({
+      file: join(dir, 'dead-letter.ndjson'),
+      kafka: { client: kafka, topic, createTopic: true },
+    });
+    await deadLetter.start();
+    const events = [event(201), event(202), event(203)];
+    assert.equal(
+      await deadLetter.write(
+        'opensearch',
+        events.map((e) => ({ event: e, kind: 'mapping_error', detail: 'fault' })),
+      ),
+      'kafka',
+    );
+    await deadLetter.stop();
+
+    const prefix = `dlq-topic-${suffix}`;
+    const settings = {
+      DEAD_LETTER_FILE: join(dir, 'dead-letter.ndjson'),
+      DEAD_LETTER_TOPIC: topic,
+      KAFKA_BROKERS: env.kafkaBrokers.join(','),
+      KAFKA_TOPIC: `${topic}-events`,
+      KAFKA_CREATE_TOPIC: 'true',
+      OPENSEARCH_URL: env.opensearchUrl,
+      OPENSEARCH_INDEX_PREFIX: prefix,
+      ENRICHMENT_ENABLED: 'false',
+    };
+    const list = await run(['list', '--from-topic'], settings);
+    assert.equal(list.code, 0, list.output);
+    assert.match(
+      list.output,
+      new RegExp(`topic ${topic}: 3 entries, 0 replayed before .*, 3 pending`),
+    );
+
+    const replay = await run(['replay', '--from-topic'], settings);
+    assert.equal(replay.code, 0, replay.output);
+    assert.match(replay.output, /mapping_error · opensearch: 3 delivered, 0 refused again/);
+    const opensearch = new Client({ node: env.opensearchUrl });
+    await opensearch.indices.refresh({ index: `${prefix}-*` });
+    assert.equal((await opensearch.count({ index: `${prefix}-*` })).body.count, 3);
+
+    const again = await run(['replay', '--from-topic'], settings);
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /3 entries, 3 replayed before .*, 0 pending/);
+    assert.match(again.output, /nothing to replay/);
+    await opensearch.indices.delete({ index: `${prefix}-*` });
+    await opensearch.close();
+  });
+
+  it('refuses unknown options and two sources with exit 2', async () => {
     const settings = { KAFKA_BROKERS: '', OPENSEARCH_URL: env.opensearchUrl };
-    const topic = await run(['replay', '--from-topic'], settings);
-    assert.equal(topic.code, 2);
-    assert.match(topic.output, /dead-letter topic is not supported yet/);
     const unknown = await run(['replay', '--sinks=both'], settings);
     assert.equal(unknown.code, 2);
     assert.match(unknown.output, /unknown option "--sinks"/);
+    const both = await run(['list', '--from-topic', '--from-file=/tmp/x'], settings);
+    assert.equal(both.code, 2);
+    assert.match(both.output, /choose one/);
   });
 });
