@@ -21,6 +21,7 @@ import type { Clock } from '../util/clock.js';
 import { noopLogger } from '../util/logger.js';
 import type { ComponentLogger } from '../util/logger.js';
 import { RETRY_BACKOFF, retryUntilDone } from '../util/retry.js';
+import { scrubQuotedValues } from '../util/scrub-values.js';
 import type { RetryAction } from '../util/retry.js';
 import { addResults, chunkBySize, EMPTY_RESULT, halveUntilAlone } from './chunking.js';
 import { classifyItem, itemRejectionKind, refusalHint } from './opensearch-refusal.js';
@@ -135,8 +136,12 @@ function isRetryableStatus(status: number): boolean {
 function describeItemError(item: BulkItemResult): string {
   const error = item.error;
   if (error === undefined) return `status ${item.status}`;
+  // Scrubbed: this text goes into log lines, /readyz and the dead-letter entry's reason (the
+  // entry holds the event itself).
   const cause = error.caused_by?.reason === undefined ? '' : ` (${error.caused_by.reason})`;
-  return `${error.type ?? 'error'}: ${error.reason ?? 'no reason given'}${cause}`;
+  return scrubQuotedValues(
+    `${error.type ?? 'error'}: ${error.reason ?? 'no reason given'}${cause}`,
+  );
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -6,6 +6,8 @@
  * status, cause — and never a request, a response body or an event.
  */
 
+import { scrubQuotedValues } from '../util/scrub-values.js';
+
 /** Longest message kept; a server's reason can quote a document, so it is also scrubbed. */
 export const MAX_ERROR_MESSAGE = 300;
 
@@ -18,19 +20,8 @@ export interface SerializedError {
   readonly stack?: string;
 }
 
-/**
- * OpenSearch quotes a field's value when it refuses it ("Preview of field's value: 'alice'",
- * "failed to parse field [user.name] ... value [alice]"): the quoted part is cut.
- */
-const QUOTED_VALUES: readonly RegExp[] = [
-  /(Preview of field's value: )'[^']*'/g,
-  /(value )\[[^\]]*\]/g,
-  /(input string: )"[^"]*"/g,
-];
-
 export function scrubMessage(message: string): string {
-  let text = message;
-  for (const pattern of QUOTED_VALUES) text = text.replace(pattern, '$1[removed]');
+  const text = scrubQuotedValues(message);
   return text.length > MAX_ERROR_MESSAGE
     ? `${text.slice(0, MAX_ERROR_MESSAGE)}… (${text.length} chars)`
     : text;
