@@ -77,12 +77,13 @@ function awsRegion(config: Config): string {
 /**
  * Takes the one-writer lock of a checkpoint or backfill state directory (creating it), before
  * anything reads or resets a checkpoint there; a second process is refused (`FWD_ERR_LOCKED`,
- * exit 2) naming the holder. `onLost` is told if the lock is taken from under us.
+ * exit 2) naming the holder. Should the lock be taken from under us, the process says so and
+ * stops (SIGTERM to itself, exit 1), so that only one writes.
  */
 export async function lockStateDirectory(
   dir: string,
   command: string,
-  onLost: (holder: LockHolder | undefined) => void,
+  logger: Logger,
 ): Promise<DirectoryLock> {
   try {
     await mkdir(dir, { recursive: true });
@@ -91,6 +92,14 @@ export async function lockStateDirectory(
       cause: error,
     });
   }
+  const onLost = (holder: LockHolder | undefined): void => {
+    logger.error(
+      { dir, holder },
+      'the directory lock was taken by another process: stopping so that only one writes',
+    );
+    process.exitCode = 1;
+    process.kill(process.pid, 'SIGTERM');
+  };
   return lockDirectory(dir, { command, onLost });
 }
 

@@ -80,14 +80,7 @@ export async function runBackfillCommand(args: string[]): Promise<number> {
     return 0;
   }
   // One backfill per state directory: a second one on the same range stops here, naming this one.
-  const lock = await lockStateDirectory(stateDir, 'backfill', (holder) => {
-    logger.error(
-      { stateDir, holder },
-      'the state directory lock was taken by another process: stopping so that only one writes',
-    );
-    process.exitCode = 1;
-    process.kill(process.pid, 'SIGTERM');
-  });
+  const lock = await lockStateDirectory(stateDir, 'backfill', logger);
   try {
     return await backfillLocked(backfill, progress, streams, options, stateDir, logger);
   } finally {

@@ -66,14 +66,7 @@ export async function runRunCommand(args: string[]): Promise<number> {
   const config = loadConfig({ requireSink: true });
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   // Before any checkpoint is read or reset: a second forwarder on this directory stops here.
-  const lock = await lockStateDirectory(config.checkpoint.dir, 'run', (holder) => {
-    logger.error(
-      { dir: config.checkpoint.dir, holder },
-      'the checkpoint directory lock was taken by another process: stopping so that only one writes',
-    );
-    process.exitCode = 1;
-    process.kill(process.pid, 'SIGTERM');
-  });
+  const lock = await lockStateDirectory(config.checkpoint.dir, 'run', logger);
   try {
     return await runLocked(options, config, logger);
   } finally {
