@@ -114,10 +114,10 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): LoadedCo
     // cross-field checks do not judge the default in its place.
     const problems = removedEnvironmentSettings(env);
     const unsettled: string[] = [];
+    // What a file that cannot be read sets is unknown: the cross-field checks wait for it
+    // (otherwise "no sink is enabled" would be a guess).
+    const unknown = Object.keys(schema);
     for (const layer of layers) {
-      // What a file that cannot be read sets is unknown: the cross-field checks wait for it
-      // (otherwise "no sink is enabled" would be a guess).
-      const unknown = Object.keys(schema);
       const read = readJsonLayer(layer.path, layer.what);
       if ('problem' in read) {
         problems.push(read.problem);
