@@ -64,8 +64,11 @@ export class StreamDiscovery {
   private readonly explicitGroups: readonly string[];
   private readonly intervalMs: number;
   private readonly attempts: number;
-  private readonly known = new Map<string, StreamRef>();
-  private readonly created = new Map<string, number | undefined>();
+  /** Streams reported added, with the creationTime of the incarnation reported. */
+  private readonly known = new Map<
+    string,
+    { readonly ref: StreamRef; readonly creationTime: number | undefined }
+  >();
   private readonly controller = new AbortController();
   private loop: Promise<void> | undefined;
   private rounds = 0;
@@ -81,7 +84,7 @@ export class StreamDiscovery {
 
   /** Streams currently known. */
   streams(): StreamRef[] {
-    return [...this.known.values()];
+    return [...this.known.values()].map((known) => known.ref);
   }
 
   /** Completed rounds (for tests and readiness). */
@@ -107,7 +110,6 @@ export class StreamDiscovery {
    */
   forget(stream: StreamRef): void {
     this.known.delete(streamKey(stream));
-    this.created.delete(streamKey(stream));
   }
 
   /** One discovery round. Never throws except on abort; failures are logged and retried later. */
@@ -130,7 +132,7 @@ export class StreamDiscovery {
     const listing: GroupListing = new Map();
     const groupNames =
       groups ??
-      new Set([...this.explicitGroups, ...[...this.known.values()].map((s) => s.logGroup)]);
+      new Set([...this.explicitGroups, ...[...this.known.values()].map((s) => s.ref.logGroup)]);
     for (const group of groupNames) {
       try {
         listing.set(group, await this.listStreams(group, signal));
@@ -157,44 +159,34 @@ export class StreamDiscovery {
     const seen = new Set<string>();
     for (const [group, streams] of listing) {
       if (streams === undefined) {
-        for (const [key, ref] of this.known) if (ref.logGroup === group) seen.add(key);
+        for (const [key, { ref }] of this.known) if (ref.logGroup === group) seen.add(key);
         continue;
       }
       for (const { name: logStream, creationTime } of streams) {
         const ref: StreamRef = { logGroup: group, logStream };
         const key = streamKey(ref);
         seen.add(key);
-        const before = this.created.get(key);
-        if (
-          this.known.has(key) &&
-          before !== undefined &&
-          creationTime !== undefined &&
-          before !== creationTime
-        ) {
+        const before = this.known.get(key)?.creationTime;
+        if (before !== undefined && creationTime !== undefined && before !== creationTime) {
           // Deleted and created again between two rounds: its poller may not even have seen
-          // it gone (an old token on the new stream can read as "nothing new").
-          this.deps.logger.warn(
-            { ...ref, creationTime, previousCreationTime: before },
-            'log stream was created again under the same name: reading the new one from its beginning',
-          );
+          // it gone (an old token on the new stream can read as "nothing new"). The source
+          // says so when it takes up the new one.
           this.known.delete(key);
           this.deps.onRemoved(ref);
         }
         if (!this.known.has(key)) {
-          this.known.set(key, ref);
-          this.created.set(key, creationTime);
+          this.known.set(key, { ref, creationTime });
           this.deps.metrics.streamDiscovered(ref);
           this.deps.logger.info({ ...ref }, 'log stream discovered');
           this.deps.onAdded(ref, creationTime);
         }
       }
     }
-    for (const [key, ref] of [...this.known]) {
+    for (const [key, { ref }] of [...this.known]) {
       if (seen.has(key)) continue;
       // A group missing from an incomplete group listing is not evidence that it is gone.
       if (!groupsComplete && !listing.has(ref.logGroup)) continue;
       this.known.delete(key);
-      this.created.delete(key);
       this.deps.metrics.streamRetired(ref);
       this.deps.logger.info({ ...ref }, 'log stream disappeared; poller retired, checkpoint kept');
       this.deps.onRemoved(ref);
