@@ -121,13 +121,16 @@ export function parseDeadLetterArgs(args: readonly string[]): DeadLetterArgs {
   };
 }
 
-/** `reason · sink` → count, for the summaries. */
+/** How the summaries group entries: `kind · sink`. */
+function labelOf(entry: StoredDeadLetter['entry']): string {
+  return `${entry.kind} · ${entry.sink}`;
+}
+
+/** `kind · sink` → count, for the summaries. */
 function tally(entries: readonly StoredDeadLetter[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const { entry } of entries) {
-    const label = `${entry.kind} · ${entry.sink}`;
-    counts.set(label, (counts.get(label) ?? 0) + 1);
-  }
+  for (const { entry } of entries)
+    counts.set(labelOf(entry), (counts.get(labelOf(entry)) ?? 0) + 1);
   return counts;
 }
 
@@ -180,7 +183,10 @@ export async function runDeadLetterCommand(args: string[]): Promise<number> {
   process.once('SIGTERM', interrupt);
   const delivered = new Map<string, number>();
   const refused = new Map<string, { count: number; first: string }>();
-  const count = (label: string): void => void delivered.set(label, (delivered.get(label) ?? 0) + 1);
+  const noteRefused = (entry: StoredDeadLetter['entry'], why: string): void => {
+    const seen = refused.get(labelOf(entry));
+    refused.set(labelOf(entry), { count: (seen?.count ?? 0) + 1, first: seen?.first ?? why });
+  };
   let interrupted = false;
   try {
     await replay.start();
@@ -196,11 +202,7 @@ export async function runDeadLetterCommand(args: string[]): Promise<number> {
         const missing = wanted.filter((name) => !replay.sinks.includes(name));
         if (missing.length > 0 || wanted.length === 0) {
           const why = `sink ${missing.join(', ') || targets} is not enabled`;
-          for (const { entry } of group) {
-            const label = `${entry.kind} · ${entry.sink}`;
-            const seen = refused.get(label);
-            refused.set(label, { count: (seen?.count ?? 0) + 1, first: seen?.first ?? why });
-          }
+          for (const { entry } of group) noteRefused(entry, why);
           continue;
         }
         const outcome = await replay.replay(group, wanted, abort.signal);
@@ -208,14 +210,12 @@ export async function runDeadLetterCommand(args: string[]): Promise<number> {
         const byKey = new Map(group.map((stored) => [stored.key, stored.entry]));
         for (const key of outcome.delivered) {
           const entry = byKey.get(key);
-          if (entry !== undefined) count(`${entry.kind} · ${entry.sink}`);
+          if (entry !== undefined)
+            delivered.set(labelOf(entry), (delivered.get(labelOf(entry)) ?? 0) + 1);
         }
         for (const { key, reason } of outcome.refused) {
           const entry = byKey.get(key);
-          if (entry === undefined) continue;
-          const label = `${entry.kind} · ${entry.sink}`;
-          const seen = refused.get(label);
-          refused.set(label, { count: (seen?.count ?? 0) + 1, first: seen?.first ?? reason });
+          if (entry !== undefined) noteRefused(entry, reason);
         }
       }
     }
